@@ -1,0 +1,113 @@
+"""PipelineSpec -> datatrove stages + executors (local | slurm | ray).
+
+The steps of a pipeline are cut at each global step (dedup) into segments. Segment 0 starts with the reader; each later
+segment starts by reading the intermediate shards its predecessor wrote (same rank -> same shard) and applying the
+global step's decision. Between two segments run the global step's own stages. A last one-task stage merges the stats.
+Every stage has its own datatrove logging folder under ``_work/logs/``, whose completion markers make a killed run
+resume where it stopped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from curate.config import PipelineSpec, expand_inputs
+from curate.io import RunLayout
+from curate.registry import get_step
+from curate.schema import run_schema
+from curate.steps._internal import Finalize, QuietLogs, SegmentReader, ShardWriter
+
+
+@dataclass
+class Stage:
+    name: str
+    pipeline: list
+    tasks: int
+
+
+def build_layout(spec: PipelineSpec) -> RunLayout:
+    """The run layout with the docs schema declared by the reader and every step."""
+    classes = [get_step(spec.input.reader)] + [get_step(s.name) for s in spec.steps]
+    signals = []
+    for cls in classes:
+        signals.append((cls.name, cls.signals))
+        for extra in getattr(cls, "extra_signal_steps", ()):
+            signals.append((extra.name, extra.signals))
+    return RunLayout(spec.output, docs_schema=run_schema(signals))
+
+
+def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
+    tasks = spec.executor.tasks
+    files = expand_inputs(spec.input.paths)
+    reader_cls = get_step(spec.input.reader)
+    segment = 0
+    stage_name = "segment0"
+    reader = reader_cls(reader_cls.Params(**spec.input.params), layout, stage_name, 0, files, spec.source)
+    current: list = [QuietLogs(str(layout.logs(stage_name))), reader]
+    stages: list[Stage] = []
+    for index, step_spec in enumerate(spec.steps, start=1):
+        cls = get_step(step_spec.name)
+        step = cls(cls.Params(**step_spec.params), layout, stage_name, index)
+        if cls.kind != "global":
+            current.append(step)
+            continue
+        pre = step.pre_step()
+        if pre is not None:
+            current.append(pre)
+        seg_dir = layout.segment_dir(segment)
+        current.append(ShardWriter(layout, str(seg_dir)))
+        stages.append(Stage(stage_name, current, tasks))
+        for name, pipeline, n in step.global_stages(seg_dir, tasks):
+            stages.append(Stage(name, [QuietLogs(str(layout.logs(name))), *pipeline], n))
+        segment += 1
+        stage_name = f"segment{segment}"
+        step.stage = stage_name
+        current = [QuietLogs(str(layout.logs(stage_name))), SegmentReader(layout, segment - 1), step]
+    current.append(ShardWriter(layout, str(layout.docs_dir)))
+    stages.append(Stage(stage_name, current, tasks))
+    stages.append(Stage("finalize", [QuietLogs(str(layout.logs("finalize"))), Finalize(layout)], 1))
+    return stages
+
+
+def build_executors(spec: PipelineSpec, layout: RunLayout, stages: list[Stage]) -> list:
+    """One datatrove executor per stage, each depending on the one before."""
+    ex = spec.executor
+    executors: list = []
+    for stage in stages:
+        common = dict(
+            pipeline=stage.pipeline,
+            tasks=stage.tasks,
+            logging_dir=str(layout.logs(stage.name)),
+            depends=executors[-1] if executors else None,
+            skip_completed=True,
+        )
+        if ex.type == "local":
+            from datatrove.executor import LocalPipelineExecutor
+
+            workers = ex.workers if ex.workers > 0 else stage.tasks
+            executors.append(LocalPipelineExecutor(**common, workers=min(workers, stage.tasks), start_method="fork"))
+        elif ex.type == "ray":
+            from datatrove.executor import RayPipelineExecutor
+
+            executors.append(
+                RayPipelineExecutor(
+                    **common, workers=ex.workers, cpus_per_task=ex.cpus_per_task, mem_per_cpu_gb=ex.mem_per_cpu_gb
+                )
+            )
+        else:
+            from datatrove.executor import SlurmPipelineExecutor
+
+            executors.append(
+                SlurmPipelineExecutor(
+                    **common,
+                    workers=ex.workers,
+                    time=ex.time,
+                    partition=ex.partition,
+                    cpus_per_task=ex.cpus_per_task,
+                    mem_per_cpu_gb=ex.mem_per_cpu_gb,
+                    sbatch_args=ex.sbatch_args,
+                    venv_path=ex.venv_path,
+                    job_name=f"curate-{spec.name}-{stage.name}",
+                )
+            )
+    return executors

@@ -1,0 +1,273 @@
+"""YAML -> typed ``PipelineSpec``. Every error names the YAML line and, for names, the nearest valid one.
+
+A pipeline file::
+
+    name: web                      # names the run
+    source: web                    # the `source` column of every document
+    input:
+      reader: warc_v1              # a registered reader
+      paths: [samples/web/*.warc.gz]   # files or globs, relative to the working directory
+    steps:                         # registered steps, in order; `- name` or `- name: {param: value}`
+      - html_extract_v1
+      - lang_fasttext_v1: {min_score: 0.65}
+    output: runs/web               # the run directory
+    executor: {type: local, tasks: 2, workers: 2}
+
+Everything is validated before any work: unknown keys and step names (with a suggestion), wrong types, input globs
+that match nothing.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from curate.errors import ConfigError
+from curate.registry import all_steps, nearest
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class InputSpec(_Strict):
+    reader: str = Field(description="registered reader step, e.g. warc_v1, jsonl_v1, parquet_v1")
+    paths: list[str] = Field(description="input files or globs, relative to the working directory")
+    params: dict[str, Any] = Field(default_factory=dict, description="the reader's parameters")
+
+
+class ExecutorSpec(_Strict):
+    type: Literal["local", "slurm", "ray"] = Field("local", description="datatrove executor that runs the stages")
+    tasks: int = Field(1, ge=1, description="number of tasks (input files are sharded over tasks)")
+    workers: int = Field(-1, description="tasks run at once (local, ray); -1 = all")
+    # slurm
+    partition: str | None = Field(None, description="slurm: partition to submit to")
+    time: str = Field("12:00:00", description="slurm: time limit per job")
+    cpus_per_task: int = Field(1, ge=1, description="slurm/ray: CPUs per task")
+    mem_per_cpu_gb: float = Field(2, gt=0, description="slurm/ray: memory per CPU in GB")
+    sbatch_args: dict[str, Any] = Field(default_factory=dict, description="slurm: extra #SBATCH options")
+    venv_path: str | None = Field(None, description="slurm: virtualenv activated in each job")
+    # ray
+    address: str | None = Field(None, description="ray: cluster address; none = start a local Ray")
+
+
+class StepSpec(_Strict):
+    name: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    line: int | None = None
+
+
+class PipelineSpec(_Strict):
+    name: str = Field(description="name of the pipeline (and of its run)")
+    source: str = Field(description="value of the `source` column: web, books, code, ...")
+    description: str = Field("", description="free text")
+    input: InputSpec
+    steps: list[StepSpec] = Field(default_factory=list)
+    output: str = Field(description="the run directory")
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    config_path: str | None = None
+
+    def resolved(self) -> dict:
+        """The config as it will run (for run.json): every step with all its parameters, defaults included."""
+        from curate.registry import get_step
+
+        data = self.model_dump(exclude={"config_path"})
+        data["steps"] = [{s.name: get_step(s.name).Params(**s.params).model_dump(mode="json")} for s in self.steps]
+        reader = get_step(self.input.reader)
+        data["input"]["params"] = reader.Params(**self.input.params).model_dump(mode="json")
+        return data
+
+
+# -- YAML with line numbers -----------------------------------------------------------------------------------------
+def _construct(node, path: tuple, lines: dict) -> Any:
+    lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out = {}
+        for k, v in node.value:
+            key = k.value
+            if key in out:
+                raise ConfigError(f"duplicate key {key!r}", f"line {k.start_mark.line + 1}")
+            lines[path + (key,)] = k.start_mark.line + 1
+            out[key] = _construct(v, path + (key,), lines)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, path + (i,), lines) for i, v in enumerate(node.value)]
+    return yaml.SafeLoader("").construct_object(node, deep=True)
+
+
+def load_yaml(text: str, where: str) -> tuple[dict, dict]:
+    """Parse YAML keeping the line of every key and item: returns (data, {path tuple: line})."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        loc = f"{where}:{mark.line + 1}" if mark else where
+        raise ConfigError(f"invalid YAML: {getattr(e, 'problem', e)}", loc) from None
+    if node is None or not isinstance(node, yaml.MappingNode):
+        raise ConfigError("a pipeline must be a YAML mapping (name, source, input, steps, output, executor)", where)
+    lines: dict = {}
+    return _construct(node, (), lines), lines
+
+
+def _line(lines: dict, path: tuple) -> int | None:
+    while path:
+        if path in lines:
+            return lines[path]
+        path = path[:-1]
+    return lines.get(())
+
+
+def _fields_of(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Valid field names at ``loc`` inside ``model`` (for 'did you mean')."""
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        ann = getattr(field, "annotation", None)
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            break
+    return list(model.model_fields)
+
+
+def _explain(e: ValidationError, model: type[BaseModel], prefix: tuple, lines: dict, where: str) -> ConfigError:
+    err = e.errors()[0]
+    loc = tuple(err["loc"])
+    dotted = ".".join(str(p) for p in prefix + loc) or "(top level)"
+    msg = err["msg"]
+    if err["type"] == "extra_forbidden":
+        msg = f"unknown key {loc[-1]!r}{nearest(str(loc[-1]), _fields_of(model, loc[:-1]))}"
+    elif "input" in err and err["type"] != "missing":
+        msg += f", got {err['input']!r}"
+    more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
+    line = _line(lines, prefix + loc)
+    return ConfigError(f"{dotted}: {msg}{more}", f"{where}:{line}" if line else where)
+
+
+# -- --set key=value --------------------------------------------------------------------------------------------------
+def apply_set(data: dict, assignment: str) -> None:
+    """``executor.tasks=4``, ``steps.lang_fasttext_v1.min_score=0.7`` or ``steps.1.min_score=0.7``."""
+    if "=" not in assignment:
+        raise ConfigError(f"--set needs key=value, got {assignment!r}")
+    key, raw = assignment.split("=", 1)
+    value = yaml.safe_load(raw) if raw else ""
+    parts = key.split(".")
+    node: Any = data
+    for i, part in enumerate(parts[:-1]):
+        if node is data.get("steps") and isinstance(node, list):
+            node = _step_params(node, part, assignment)
+            continue
+        if isinstance(node, dict):
+            node = node.setdefault(part, {})
+        else:
+            raise ConfigError(f"--set {assignment}: {'.'.join(parts[: i + 1])} is not a mapping")
+    last = parts[-1]
+    if isinstance(node, dict):
+        node[last] = value
+    else:
+        raise ConfigError(f"--set {assignment}: cannot set {key}")
+
+
+def _step_params(steps: list, part: str, assignment: str) -> dict:
+    names = [s if isinstance(s, str) else next(iter(s), None) for s in steps]
+    idx = int(part) if part.isdigit() else (names.index(part) if part in names else None)
+    if idx is None or idx >= len(steps):
+        raise ConfigError(f"--set {assignment}: no step {part!r} in this pipeline{nearest(part, names)}")
+    if isinstance(steps[idx], str):
+        steps[idx] = {steps[idx]: {}}
+    name = next(iter(steps[idx]))
+    if steps[idx][name] is None:
+        steps[idx][name] = {}
+    return steps[idx][name]
+
+
+# -- the entry point ----------------------------------------------------------------------------------------------------
+def _parse_steps(raw: Any, lines: dict, where: str) -> list[StepSpec]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError("steps must be a list", f"{where}:{_line(lines, ('steps',))}")
+    registry = all_steps()
+    specs = []
+    for i, item in enumerate(raw):
+        loc = f"{where}:{_line(lines, ('steps', i))}"
+        if isinstance(item, str):
+            name, params = item, {}
+        elif isinstance(item, dict) and len(item) == 1:
+            name, params = next(iter(item.items()))
+            params = params or {}
+        else:
+            raise ConfigError(f"steps[{i}]: write a step as `- name` or `- name: {{param: value}}`, got {item!r}", loc)
+        if name not in registry:
+            raise ConfigError(f"steps[{i}]: unknown step {name!r}{nearest(name, registry)}; see `curate steps`", loc)
+        cls = registry[name]
+        if getattr(cls, "kind", "filter") == "reader":
+            raise ConfigError(f"steps[{i}]: {name} is a reader; put it under input.reader", loc)
+        if not isinstance(params, dict):
+            raise ConfigError(f"steps[{i}].{name}: parameters must be a mapping, got {params!r}", loc)
+        try:
+            cls.Params(**params)
+        except ValidationError as e:
+            raise _explain(e, cls.Params, ("steps", i, name), lines, where) from None
+        specs.append(StepSpec(name=name, params=params, line=_line(lines, ("steps", i))))
+    return specs
+
+
+def expand_inputs(patterns: list[str]) -> list[str]:
+    """Files matched by ``patterns`` (globs, ** allowed), sorted, deduplicated; directories are walked."""
+    files: list[str] = []
+    for pattern in patterns:
+        matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True)) or []
+        for m in matches:
+            if os.path.isdir(m):
+                files.extend(sorted(str(p) for p in Path(m).rglob("*") if p.is_file()))
+            else:
+                files.append(m)
+    return list(dict.fromkeys(os.path.abspath(f) for f in files))
+
+
+def load_pipeline(
+    path: str | Path,
+    inputs: list[str] | None = None,
+    output: str | None = None,
+    sets: list[str] | None = None,
+    check_inputs: bool = True,
+) -> PipelineSpec:
+    """Read, override (-i, -o, --set) and validate a pipeline YAML. Raises ConfigError naming the line."""
+    where = str(path)
+    try:
+        text = Path(path).read_text()
+    except OSError as e:
+        raise ConfigError(f"cannot read pipeline: {e.strerror}", where) from None
+    data, lines = load_yaml(text, where)
+    for assignment in sets or []:
+        apply_set(data, assignment)
+    if inputs:
+        data.setdefault("input", {})["paths"] = list(inputs)
+    if output:
+        data["output"] = output
+    steps = _parse_steps(data.pop("steps", None), lines, where)
+    try:
+        spec = PipelineSpec(**data, config_path=where)
+    except ValidationError as e:
+        raise _explain(e, PipelineSpec, (), lines, where) from None
+    spec.steps = steps
+    registry = all_steps()
+    reader_line = f"{where}:{_line(lines, ('input', 'reader'))}"
+    reader = registry.get(spec.input.reader)
+    if reader is None or getattr(reader, "kind", None) != "reader":
+        readers = [n for n, c in registry.items() if getattr(c, "kind", None) == "reader"]
+        hint = nearest(spec.input.reader, readers) or f" (readers: {', '.join(readers)})"
+        raise ConfigError(f"input.reader: unknown reader {spec.input.reader!r}{hint}", reader_line)
+    try:
+        reader.Params(**spec.input.params)
+    except ValidationError as e:
+        raise _explain(e, reader.Params, ("input", "params"), lines, where) from None
+    if check_inputs and not expand_inputs(spec.input.paths):
+        loc = "-i" if inputs else f"{where}:{_line(lines, ('input', 'paths'))}"
+        raise ConfigError(f"input.paths: no file matches {spec.input.paths}", loc)
+    return spec

@@ -1,0 +1,109 @@
+"""Run-directory layout and the atomic Parquet writer.
+
+Nothing half-written is ever visible: a shard is written to ``<name>.parquet.tmp`` in its final folder and renamed
+into place only when complete (rename is atomic on POSIX within one file system). Readers and DuckDB views glob
+``*.parquet`` and so never see a partial file; a killed task leaves only a ``.tmp`` that its rerun overwrites.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+
+class ParquetShardWriter:
+    """Buffers rows and writes row groups of ``rows_per_group`` into ``path`` with a declared ``schema``."""
+
+    def __init__(self, path: Path | str, schema: pa.Schema, rows_per_group: int = 2000, compression: str = "zstd"):
+        self.path = Path(path)
+        self.schema = schema
+        self.rows_per_group = rows_per_group
+        self.compression = compression
+        self.rows = 0
+        self._buf: list[dict] = []
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp = self.path.with_name(self.path.name + ".tmp")
+
+    def write(self, row: dict) -> None:
+        self._buf.append(row)
+        if len(self._buf) >= self.rows_per_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression)
+        if self._buf:
+            self._writer.write_table(pa.Table.from_pylist(self._buf, schema=self.schema))
+            self.rows += len(self._buf)
+            self._buf = []
+
+    def close(self) -> None:
+        self._flush()
+        self._writer.close()
+        os.replace(self._tmp, self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *exc):
+        if exc_type is None:
+            self.close()
+        elif self._writer is not None:
+            self._writer.close()
+            self._tmp.unlink(missing_ok=True)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+@dataclass
+class RunLayout:
+    """Where everything of one run lives, and the schemas of its shards. Picklable: travels to workers."""
+
+    root: Path
+    docs_schema: pa.Schema = field(default_factory=lambda: pa.schema([]))
+
+    def __post_init__(self):
+        self.root = Path(self.root).absolute()
+
+    @property
+    def rejects_schema(self) -> pa.Schema:
+        from curate.schema import rejects_schema
+
+        return rejects_schema(self.docs_schema)
+
+    @property
+    def docs_dir(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def rejects_dir(self) -> Path:
+        return self.root / "rejects"
+
+    @property
+    def work(self) -> Path:
+        """Intermediate shards, per-task counters and datatrove's completion markers (what makes resume work)."""
+        return self.root / "_work"
+
+    @property
+    def stats_path(self) -> Path:
+        return self.root / "stats.parquet"
+
+    @property
+    def run_json(self) -> Path:
+        return self.root / "run.json"
+
+    def segment_dir(self, segment: int) -> Path:
+        return self.work / f"segment{segment}"
+
+    def logs(self, stage: str) -> Path:
+        return self.work / "logs" / stage

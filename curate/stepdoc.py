@@ -1,0 +1,41 @@
+"""`curate steps`: what every step does, its parameters (type, default, description), signals and drop reasons."""
+
+from __future__ import annotations
+
+from curate.errors import ConfigError
+from curate.registry import all_steps, nearest
+
+
+def _first_line(cls) -> str:
+    doc = (cls.__doc__ or (cls.__module__ and __import__(cls.__module__, fromlist=["_"]).__doc__) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def summary() -> str:
+    lines = []
+    for name, cls in all_steps().items():
+        params = ", ".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items())
+        lines.append(f"{name:<26}{cls.kind:<8}{_first_line(cls)}")
+        if params:
+            lines.append(f"{'':<34}{params}")
+    lines.append("\n`curate steps NAME` shows a step's parameters, signal columns and drop reasons.")
+    return "\n".join(lines)
+
+
+def describe(name: str) -> str:
+    steps = all_steps()
+    if name not in steps:
+        raise ConfigError(f"unknown step {name!r}{nearest(name, steps)}")
+    cls = steps[name]
+    doc = (cls.__doc__ or __import__(cls.__module__, fromlist=["_"]).__doc__ or "").strip()
+    out = [f"{name} ({cls.kind})", "", doc, "", "parameters:"]
+    for key, f in cls.Params.model_fields.items():
+        ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
+        out.append(f"  {key}: {ann} = {f.default!r}")
+        if f.description:
+            out.append(f"      {f.description}")
+    if len(out) == 5:
+        out.append("  (none)")
+    out += ["", "signal columns:"] + [f"  {c}: {t}" for c, t in cls.signals.items()] or ["  (none)"]
+    out += ["", "drop reasons:"] + [f"  {r}: {d}" for r, d in cls.reasons.items()]
+    return "\n".join(out)

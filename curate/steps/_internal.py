@@ -1,0 +1,124 @@
+"""Steps the compiler inserts (not registered, not in YAML): log setup, segment I/O, shard writers, finalize."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+
+import pyarrow.parquet as pq
+from datatrove.data import Document
+from datatrove.pipeline.base import PipelineStep
+
+from curate import schema
+from curate.io import ParquetShardWriter, RunLayout
+
+
+class QuietLogs(PipelineStep):
+    """datatrove logs every task at INFO to stderr; keep its task log files but show only warnings on the console."""
+
+    type = "curate"
+    name = "logs"
+
+    def __init__(self, logs_dir: str):
+        super().__init__()
+        self.logs_dir = logs_dir
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        from loguru import logger
+
+        logger.remove()
+        logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+        logger.add(f"{self.logs_dir}/logs/task_{rank:05d}.log", level="INFO")
+        return data
+
+
+def _console() -> None:
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+
+
+def quiet_datatrove() -> None:
+    """Keep datatrove's INFO logs in its per-task log files; the console shows warnings and our progress only.
+
+    datatrove re-adds an INFO handler on stderr for every task (``add_task_logger``) and after it
+    (``setup_default_logger``); replace both in this process and in forked local workers, which inherit the patch.
+    """
+    import datatrove.executor.base as base
+    import datatrove.utils.logging as dt_logging
+    from loguru import logger
+
+    def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
+        _console()
+        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logger.add(logfile, level="DEBUG")
+        logger.info(f"Launching pipeline for {rank=}")
+        return logfile
+
+    base.add_task_logger = add_task_logger
+    dt_logging.setup_default_logger = _console
+    _console()
+
+
+class SegmentReader(PipelineStep):
+    """Reads the intermediate shard of the same rank written by the previous segment."""
+
+    type = "curate"
+    name = "segment_reader"
+
+    def __init__(self, layout: RunLayout, segment: int):
+        super().__init__()
+        self.layout = layout
+        self.segment = segment
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        path = self.layout.segment_dir(self.segment) / f"{rank:05d}.parquet"
+        pf = pq.ParquetFile(path)
+        row = 0
+        for g in range(pf.num_row_groups):
+            for rec in pf.read_row_group(g).to_pylist():
+                doc_id, text = rec.pop("id"), rec.pop("text")
+                meta = {k: v for k, v in rec.items() if v is not None}
+                meta["_row"] = (rank, row)
+                row += 1
+                yield Document(text=text, id=doc_id, metadata=meta)
+
+
+class ShardWriter(PipelineStep):
+    """Writes every document it receives to ``<folder>/<rank>.parquet`` (atomically, declared schema)."""
+
+    type = "curate"
+    name = "writer"
+
+    def __init__(self, layout: RunLayout, folder: str):
+        super().__init__()
+        self.layout = layout
+        self.folder = folder
+
+    def run(self, data, rank: int = 0, world_size: int = 1):
+        from pathlib import Path
+
+        path = Path(self.folder) / f"{rank:05d}.parquet"
+        docs_schema = self.layout.docs_schema
+        with ParquetShardWriter(path, docs_schema) as w:
+            for doc in data:
+                w.write(schema.doc_row(doc, docs_schema))
+        return iter(())
+
+
+class Finalize(PipelineStep):
+    """One task after everything else: merge the per-task counters into stats.parquet, complete run.json."""
+
+    type = "curate"
+    name = "finalize"
+
+    def __init__(self, layout: RunLayout):
+        super().__init__()
+        self.layout = layout
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        from curate.manifest import finalize_run
+
+        finalize_run(self.layout)
+        return iter(())

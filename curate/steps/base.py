@@ -1,0 +1,280 @@
+"""The step contract: every curate step is a datatrove ``PipelineStep`` that streams documents.
+
+A step subclass declares, as class attributes:
+
+* ``name``: its versioned registry name (``gopher_quality_v1``);
+* ``Params``: a pydantic model; each field has a default that cites its source and a ``description``;
+* ``signals``: the columns it adds to ``doc.metadata`` (name -> pyarrow type), declared so schemas are never inferred;
+* ``reasons``: the drop-reason slugs it can produce, with one line each.
+
+and implements ``apply(doc) -> reason | None`` (or ``apply_batch``). The base class does the rest: counts
+``in``/``kept``/``dropped_<reason>``/``error_<type>`` and ``seconds``, writes every dropped document to
+``rejects/`` with its step and reason, and writes its counters to the run's stats when the task ends.
+A document whose ``apply`` raises is not lost: it is rejected with reason ``error_<ExceptionType>`` and counted.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import ClassVar
+
+import pyarrow as pa
+from datatrove.data import Document
+from datatrove.pipeline.base import PipelineStep
+from pydantic import BaseModel, ConfigDict
+
+from curate import schema
+from curate.io import ParquetShardWriter, RunLayout
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Params(BaseModel):
+    """Base for step parameters: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Step(PipelineStep):
+    """A streaming step: ``apply`` inspects one document, may add signals, returns a drop reason or None."""
+
+    name: ClassVar[str] = "step_v0"
+    type = "curate"
+    Params: ClassVar[type[BaseModel]] = NoParams
+    signals: ClassVar[dict[str, pa.DataType]] = {}
+    reasons: ClassVar[dict[str, str]] = {}
+    batch_size: ClassVar[int] = 1  # > 1: `apply_batch` gets lists of this many documents
+    kind: ClassVar[str] = "filter"  # filter | reader | global (a step that needs all documents, e.g. dedup)
+
+    def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int):
+        super().__init__()
+        self.params = params
+        self.layout = layout
+        self.stage = stage
+        self.index = index  # position in the pipeline, so file names sort in pipeline order
+        self.counts: Counter = Counter()  # (metric, file) -> value
+        self._rejects: ParquetShardWriter | None = None
+        self._ready = False
+
+    # -- what subclasses implement -------------------------------------------------------------------------------
+    def setup(self) -> None:
+        """Load models / word lists. Called once per task, in the worker, before the first document."""
+
+    def apply(self, doc: Document) -> str | None:
+        """Add signals to ``doc.metadata``; return a drop reason slug, or None to keep the document."""
+        return None
+
+    def apply_batch(self, docs: list[Document]) -> list[str | None]:
+        return [self.apply(doc) for doc in docs]
+
+    # -- the machinery ----------------------------------------------------------------------------------------------
+    def count(self, metric: str, value: float = 1, file: str | None = None) -> None:
+        self.counts[(metric, file)] += value
+
+    def reject(self, doc: Document, reason: str, rank: int, duplicate_of: str | None = None) -> None:
+        """Write ``doc`` to rejects/ with this step's name and ``reason``."""
+        self.count(f"dropped_{reason}")
+        self.count("dropped")
+        if self._rejects is None:
+            path = self.layout.rejects_dir / f"{self.index:02d}_{self.name}_{rank:05d}.parquet"
+            self._rejects = ParquetShardWriter(path, self.layout.rejects_schema)
+        row = schema.doc_row(doc, self.layout.docs_schema)
+        row.update(step=self.name, reason=reason, duplicate_of=duplicate_of or doc.metadata.get("duplicate_of"))
+        self._rejects.write(row)
+
+    def _judge(self, batch: list[Document], rank: int) -> Iterator[Document]:
+        t0 = time.perf_counter()
+        try:
+            verdicts = self.apply_batch(batch)
+        except Exception:  # one bad document must not take its batch down: judge them one at a time
+            verdicts = []
+            for doc in batch:
+                try:
+                    verdicts.append(self.apply_batch([doc])[0])
+                except Exception as e:  # noqa: BLE001 - counted, named, and the document kept in rejects/
+                    self.count(f"error_{type(e).__name__}", file=doc.metadata.get("input_file"))
+                    verdicts.append(f"error_{type(e).__name__}")
+        self.count("seconds", time.perf_counter() - t0)
+        for doc, reason in zip(batch, verdicts):
+            if reason is None:
+                self.count("kept")
+                yield doc
+            else:
+                self.reject(doc, reason, rank)
+
+    def run(self, data: Iterable[Document], rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        self.rank, self.world_size = rank, world_size
+        if not self._ready:
+            t0 = time.perf_counter()
+            self.setup()
+            self._ready = True
+            self.count("seconds", time.perf_counter() - t0)
+        batch: list[Document] = []
+        for doc in data:
+            self.count("in")
+            batch.append(doc)
+            if len(batch) >= self.batch_size:
+                yield from self._judge(batch, rank)
+                batch = []
+        if batch:
+            yield from self._judge(batch, rank)
+        self.finish(rank)
+
+    def finish(self, rank: int) -> None:
+        """End of task: make the rejects shard visible and write this step's counters."""
+        if self._rejects is not None:
+            self._rejects.close()
+            self._rejects = None
+        write_stats(self.layout, self.stage, self.index, self.name, rank, self.counts)
+        self.counts = Counter()
+
+
+def write_stats(layout: RunLayout, stage: str, index: int, step: str, rank: int, counts: Counter) -> None:
+    """Write one step's counters for one task as a small Parquet file under _work/stats/ (merged at the end)."""
+    rows = [
+        {"stage": stage, "position": index, "step": step, "metric": m, "value": float(v), "file": f, "rank": rank}
+        for (m, f), v in sorted(counts.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    ]
+    path = layout.work / "stats" / stage / f"{index:02d}_{step}_{rank:05d}.parquet"
+    with ParquetShardWriter(path, schema.STATS_SCHEMA) as w:
+        for row in rows:
+            w.write(row)
+
+
+class Skip:
+    """What a reader yields for a record that does not become a document: counted with its reason and file.
+
+    ``error=False`` is an expected skip (a non-HTML payload, a `request` record) -> metric ``skipped_<reason>``;
+    ``error=True`` is bad input (invalid JSON, an undecodable page) -> metric ``error_<reason>``.
+    """
+
+    __slots__ = ("reason", "error")
+
+    def __init__(self, reason: str, error: bool = False):
+        self.reason = reason
+        self.error = error
+
+
+class _CountingFile:
+    """Wraps a binary file object and adds the bytes read to a counter (for MB/s and ETA)."""
+
+    def __init__(self, f, progress):
+        self._f = f
+        self._progress = progress
+
+    def read(self, n=-1):
+        b = self._f.read(n)
+        self._progress.add_bytes(len(b))
+        return b
+
+    def readinto(self, buf):
+        n = self._f.readinto(buf)
+        self._progress.add_bytes(n or 0)
+        return n
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+    def __iter__(self):
+        for line in self._f:
+            self._progress.add_bytes(len(line))
+            yield line
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._f.close()
+
+
+class Reader(Step):
+    """First step of a pipeline: turns input files into documents. Files are sharded by ``(rank, world_size)``.
+
+    Subclasses implement ``read_file(path) -> Iterator[Document | Skip]`` and open files with ``self.open(path)``
+    (which feeds the progress line). A file that raises part-way is counted as ``error_<Exception>`` for that file;
+    the documents read before the failure are kept and the run goes on with the next file.
+    """
+
+    kind: ClassVar[str] = "reader"
+
+    def __init__(self, params, layout, stage, index, paths: list[str], source: str):
+        super().__init__(params, layout, stage, index)
+        self.paths = list(paths)
+        self.source = source
+        self.progress = None
+
+    def read_file(self, path: str) -> Iterator[Document | Skip]:
+        raise NotImplementedError
+
+    def open(self, path: str):
+        return _CountingFile(open(path, "rb"), self.progress)
+
+    def _timed(self, items: Iterator) -> Iterator:
+        """Yield from ``items``, counting only the time spent producing them (not the time downstream)."""
+        it = iter(items)
+        while True:
+            t0 = time.perf_counter()
+            try:
+                item = next(it)
+            except StopIteration:
+                return
+            finally:
+                self.count("seconds", time.perf_counter() - t0)
+            yield item
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
+        from curate.progress import Progress
+
+        files = self.paths[rank::world_size]
+        self.progress = Progress(f"{self.stage} {rank + 1}/{world_size}", total_bytes=sum(_size(p) for p in files))
+        for path in files:
+            self.count("files")
+            try:
+                for item in self._timed(self.read_file(path)):
+                    if isinstance(item, Skip):
+                        self.count(f"{'error' if item.error else 'skipped'}_{item.reason}", file=path)
+                        continue
+                    item.metadata.setdefault("source", self.source)
+                    item.metadata["input_file"] = path
+                    self.count("records", file=path)
+                    self.count("kept")
+                    self.progress.add_doc()
+                    yield item
+            except Exception as e:  # noqa: BLE001 - a bad file fails that file, counted and named
+                self.count(f"error_{type(e).__name__}", file=path)
+                self.progress.note(f"error in {path}: {type(e).__name__}: {e}")
+        self.progress.done()
+        self.finish(rank)
+
+
+def _size(path: str) -> int:
+    import os
+
+    try:
+        return os.path.getsize(path)
+    except OSError:
+        return 0
+
+
+class GlobalStep(Step):
+    """A step that needs to see every document before deciding (dedup). The compiler splits the pipeline here:
+
+    1. ``pre_step()`` (optional) runs at the end of the segment before, e.g. to compute a hash signal;
+    2. that segment's documents are written to intermediate shards ``_work/segment<k>/<rank>.parquet``;
+    3. ``global_stages(segment_dir, tasks)`` run (e.g. one task that finds duplicates from the hash column);
+    4. the step itself then runs as a streaming filter at the start of the next segment, whose reader sets
+       ``doc.metadata["_row"] = (rank, row)`` so ``apply`` can look its document up in what step 3 wrote.
+    """
+
+    kind: ClassVar[str] = "global"
+
+    def pre_step(self) -> Step | None:
+        return None
+
+    def global_stages(self, segment_dir, tasks: int) -> list[tuple[str, list, int]]:
+        """[(stage name, datatrove pipeline, number of tasks)] to run between the two segments."""
+        return []
