@@ -9,12 +9,40 @@ import click
 from curate.errors import CurateError
 
 
+# Commands that live in their own modules, imported only when used (`import curate` stays light).
+LAZY_COMMANDS = {
+    "plan": "curate.plan:plan_cmd",
+    "audit": "curate.audit:audit_cmd",
+    "classifier": "curate.classifier:classifier_group",
+}
+
+
 class _Group(click.Group):
     def invoke(self, ctx):
         try:
             return super().invoke(ctx)
         except CurateError as e:
             raise click.ClickException(str(e)) from None
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | {n for n in LAZY_COMMANDS if self._lazy(n)})
+
+    def get_command(self, ctx, name):
+        return super().get_command(ctx, name) or self._lazy(name)
+
+    @staticmethod
+    def _lazy(name):
+        import importlib
+
+        if name not in LAZY_COMMANDS:
+            return None
+        module, attr = LAZY_COMMANDS[name].split(":")
+        try:
+            return getattr(importlib.import_module(module), attr)
+        except ModuleNotFoundError as e:
+            if e.name == module:
+                return None  # not built (yet)
+            raise
 
 
 @click.group(cls=_Group)

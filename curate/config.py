@@ -150,26 +150,31 @@ def _explain(e: ValidationError, model: type[BaseModel], prefix: tuple, lines: d
 
 # -- --set key=value --------------------------------------------------------------------------------------------------
 def apply_set(data: dict, assignment: str) -> None:
-    """``executor.tasks=4``, ``steps.lang_fasttext_v1.min_score=0.7`` or ``steps.1.min_score=0.7``."""
+    """``executor.tasks=4``, ``steps.lang_fasttext_v1.min_score=0.7``, ``steps.1.min_score=0.7`` or
+    ``steps.c4_quality_v1={filter_lines: false}``. Values are YAML scalars or flow collections."""
     if "=" not in assignment:
         raise ConfigError(f"--set needs key=value, got {assignment!r}")
     key, raw = assignment.split("=", 1)
-    value = yaml.safe_load(raw) if raw else ""
+    try:
+        value = yaml.safe_load(raw) if raw else ""
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {assignment}: the value is not valid YAML") from None
     parts = key.split(".")
     node: Any = data
+    if parts[0] == "steps" and len(parts) >= 2:
+        params = _step_params(data.get("steps") or [], parts[1], assignment)
+        if len(parts) == 2:
+            if not isinstance(value, dict):
+                raise ConfigError(f"--set {assignment}: a step's parameters must be a mapping")
+            params.clear()
+            params.update(value)
+            return
+        node, parts = params, parts[2:]
     for i, part in enumerate(parts[:-1]):
-        if node is data.get("steps") and isinstance(node, list):
-            node = _step_params(node, part, assignment)
-            continue
-        if isinstance(node, dict):
-            node = node.setdefault(part, {})
-        else:
+        node = node.setdefault(part, {}) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
             raise ConfigError(f"--set {assignment}: {'.'.join(parts[: i + 1])} is not a mapping")
-    last = parts[-1]
-    if isinstance(node, dict):
-        node[last] = value
-    else:
-        raise ConfigError(f"--set {assignment}: cannot set {key}")
+    node[parts[-1]] = value
 
 
 def _step_params(steps: list, part: str, assignment: str) -> dict:

@@ -1,0 +1,62 @@
+"""Shared fixtures: the repository root, the bundled samples, and small REAL documents."""
+
+from __future__ import annotations
+
+import json
+import os
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+WEB_SAMPLE = SAMPLES / "web" / "sample.warc.gz"
+
+# torch and fastText share 2 cores with datatrove workers in CI; one thread each avoids oversubscription stalls.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+
+@pytest.fixture
+def root() -> Path:
+    return ROOT
+
+
+def stdlib_docs(n: int, package: str = "email") -> list[dict]:
+    """Real text: the source files of a stdlib package, as {id, text} records (code, PSF licence)."""
+    files = sorted(Path(sysconfig.get_paths()["stdlib"], package).glob("*.py"))[:n]
+    return [{"id": f"{package}/{p.name}", "text": p.read_text()} for p in files]
+
+
+@pytest.fixture
+def jsonl_input(tmp_path) -> Path:
+    """Two JSONL files of real documents (a glob matches both): 12 stdlib modules, plus in the second file an exact
+    copy of a first-file document and a case/whitespace-changed copy, and one invalid line in the first file."""
+    docs = stdlib_docs(12)
+    a = [json.dumps(d) for d in docs[:7]] + ["{this is not json"]
+    b = [json.dumps(d) for d in docs[7:]]
+    b.append(json.dumps({"id": "copy-of-0", "text": docs[0]["text"]}))
+    b.append(json.dumps({"id": "upper-copy-of-1", "text": "  " + docs[1]["text"].upper().replace("\n", "\n\n")}))
+    (tmp_path / "input-a.jsonl").write_text("\n".join(a) + "\n")
+    (tmp_path / "input-b.jsonl").write_text("\n".join(b) + "\n")
+    return tmp_path / "input-*.jsonl"
+
+
+@pytest.fixture
+def tiny_pipeline(tmp_path, jsonl_input) -> Path:
+    """A pipeline over the JSONL fixture: read, exact dedup, write."""
+    path = tmp_path / "tiny.yaml"
+    path.write_text(
+        f"""name: tiny
+source: code
+input:
+  reader: jsonl_v1
+  paths: [{jsonl_input}]
+steps:
+  - exact_dedup_v1
+output: {tmp_path / "run"}
+executor: {{type: local, tasks: 2, workers: 1}}
+"""
+    )
+    return path

@@ -1,0 +1,116 @@
+"""The run directory contract: docs/rejects/stats/run.json, atomic shards, resume after a kill, --force."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+from click.testing import CliRunner
+
+from curate.cli import main
+from curate.inspect import connect
+
+
+def run(args):
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def rows(run_dir, sql):
+    return connect([run_dir]).execute(sql).fetchall()
+
+
+def test_run_directory_contract(tmp_path, tiny_pipeline):
+    run(["run", str(tiny_pipeline)])
+    out = tmp_path / "run"
+    assert sorted(p.name for p in out.iterdir()) == ["_work", "docs", "rejects", "run.json", "stats.parquet"]
+    assert not list(out.rglob("*.tmp"))
+    docs = pq.read_table(sorted((out / "docs").glob("*.parquet"))[0])
+    for col in ("id", "text", "source", "url", "lang", "lang_score", "input_file", "exact_dup__copies"):
+        assert col in docs.column_names
+    info = json.loads((out / "run.json").read_text())
+    assert info["status"] == "complete" and info["wall_seconds"] >= 0
+    assert info["config"]["steps"] == [{"exact_dedup_v1": {}}] and info["versions"]["datatrove"] == "0.10.1"
+    # 12 real documents + 2 copies read; 1 invalid line counted with its file; the 2 copies rejected with the keeper
+    assert info["docs"] == 12 and info["rejects"] == 2
+    rejected = rows(out, "SELECT id, step, reason, duplicate_of FROM rejects ORDER BY id")
+    assert rejected == [
+        ("copy-of-0", "exact_dedup_v1", "exact_duplicate", "email/__init__.py"),
+        ("upper-copy-of-1", "exact_dedup_v1", "exact_duplicate", "email/_encoded_words.py"),
+    ]
+    err = rows(out, "SELECT metric, value, file FROM stats WHERE metric LIKE 'error_%'")
+    assert err == [("error_invalid_json", 1.0, str(tiny_pipeline.parent / "input-a.jsonl"))]
+    # every document that entered a step is kept or dropped
+    for step, n_in, kept, dropped in rows(
+        out,
+        """SELECT step, sum(value) FILTER (metric='in'), sum(value) FILTER (metric='kept'),
+                  coalesce(sum(value) FILTER (metric='dropped'), 0) FROM stats WHERE position > 0 GROUP BY step""",
+    ):
+        assert n_in == kept + dropped, step
+    assert rows(out, "SELECT max(exact_dup__copies) FROM docs") == [(2,)]
+
+
+def _docs(out):
+    return sorted(rows(out, "SELECT id, text, exact_dup__copies FROM docs"))
+
+
+def test_killed_run_resumes_to_the_same_result(tmp_path, tiny_pipeline):
+    from curate.compile import build_executors, build_layout, build_stages
+    from curate.config import load_pipeline
+    from curate.manifest import start_run
+
+    run(["run", str(tiny_pipeline), "-o", str(tmp_path / "whole")])
+    expected = _docs(tmp_path / "whole")
+    expected_rejects = rows(tmp_path / "whole", "SELECT id, reason FROM rejects ORDER BY id")
+    # The state a kill leaves: segment0 and the dedup index done, task 0 of segment1 done, task 1 killed while
+    # writing its docs shard (a .tmp left behind), finalize never ran.
+    spec = load_pipeline(tiny_pipeline)
+    layout = build_layout(spec)
+    layout.root.mkdir(parents=True)
+    start_run(layout, spec.resolved(), ["test"])
+    executors = build_executors(spec, layout, build_stages(spec, layout))
+    assert [e.logging_dir.path.split("/")[-1] for e in executors] == [
+        "segment0", "exact_dedup_01", "segment1", "finalize"]
+    executors[1].run()
+    executors[2]._run_for_rank(0)
+    (layout.docs_dir / "00001.parquet.tmp").write_bytes(b"PAR1 half written")
+    assert rows(layout.root, "SELECT count(*) FROM docs")[0][0] < len(expected)  # only complete shards visible
+    run(["run", str(tiny_pipeline)])
+    assert _docs(layout.root) == expected
+    assert rows(layout.root, "SELECT id, reason FROM rejects ORDER BY id") == expected_rejects
+    assert not list(layout.root.rglob("*.tmp"))
+
+
+def test_rerun_of_complete_run_does_nothing_and_force_starts_over(tmp_path, tiny_pipeline):
+    run(["run", str(tiny_pipeline)])
+    out = tmp_path / "run"
+    before = (out / "run.json").read_text()
+    result = run(["run", str(tiny_pipeline)])
+    assert "already complete" in result.output
+    run(["run", str(tiny_pipeline), "--force"])
+    assert json.loads((out / "run.json").read_text())["started_at"] > json.loads(before)["started_at"]
+
+
+def test_different_config_in_same_output_is_refused(tmp_path, tiny_pipeline):
+    run(["run", str(tiny_pipeline)])
+    result = CliRunner().invoke(main, ["run", str(tiny_pipeline), "--set", "source=books"])
+    assert result.exit_code == 1 and "different config" in result.output
+
+
+def test_output_that_is_not_a_run_dir_is_refused(tmp_path, tiny_pipeline):
+    other = tmp_path / "precious"
+    other.mkdir()
+    (other / "thesis.tex").write_text("do not delete")
+    result = CliRunner().invoke(main, ["run", str(tiny_pipeline), "-o", str(other), "--force"])
+    assert result.exit_code == 1 and "not a curate run directory" in result.output
+    assert (other / "thesis.tex").exists()
+
+
+def test_shards_load_with_hf_datasets(tmp_path, tiny_pipeline):
+    from datasets import load_dataset
+
+    run(["run", str(tiny_pipeline)])
+    ds = load_dataset("parquet", data_files=str(tmp_path / "run" / "docs" / "*.parquet"), split="train",
+                      cache_dir=str(tmp_path / "hf"))
+    assert len(ds) == 12 and set(ds.column_names) >= {"id", "text", "source", "lang"}

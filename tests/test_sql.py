@@ -1,0 +1,54 @@
+"""`curate sql` and `curate inspect`: DuckDB views over one or many runs, read-only, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+from click.testing import CliRunner
+
+from curate.cli import main
+
+
+def cli(*args):
+    return CliRunner().invoke(main, list(args))
+
+
+def make_run(tiny_pipeline, tmp_path, name, source):
+    out = tmp_path / name
+    r = cli("run", str(tiny_pipeline), "-o", str(out), "--set", f"source={source}")
+    assert r.exit_code == 0, r.output
+    return str(out)
+
+
+def test_sql_formats_and_many_runs(tmp_path, tiny_pipeline):
+    a = make_run(tiny_pipeline, tmp_path, "a", "code")
+    b = make_run(tiny_pipeline, tmp_path, "b", "books")
+    q = "SELECT source, count(*) AS n FROM docs GROUP BY source ORDER BY source"
+    table = cli("sql", q, a, b)
+    assert table.exit_code == 0 and "books" in table.output and "(2 rows)" in table.output
+    assert cli("sql", q, a, b, "--format", "csv").output.splitlines() == ["source,n", "books,12", "code,12"]
+    js = [json.loads(line) for line in cli("sql", q, a, b, "--format", "json").output.splitlines()]
+    assert js == [{"source": "books", "n": 12}, {"source": "code", "n": 12}]
+    runs = cli("sql", "SELECT count(*) FROM runs WHERE status = 'complete'", a, b, "--format", "csv")
+    assert runs.output.splitlines()[1] == "2"
+
+
+def test_sql_is_read_only_and_errors_are_one_line(tmp_path, tiny_pipeline):
+    a = make_run(tiny_pipeline, tmp_path, "a", "code")
+    for bad in ("DROP VIEW docs", f"COPY (SELECT 1) TO '{tmp_path}/x.csv'", "SELECT 1; SELECT 2"):
+        r = cli("sql", bad, a)
+        assert r.exit_code == 1 and "read-only" in r.output and "Traceback" not in r.output
+    assert not (tmp_path / "x.csv").exists()
+    r = cli("sql", "SELECT nope FROM docs", a)
+    assert r.exit_code == 1 and r.output.startswith("Error: SQL error:") and len(r.output.strip().splitlines()) == 1
+    r = cli("sql", "SELECT 1", str(tmp_path / "missing"))
+    assert r.exit_code == 1 and "not a curate run directory" in r.output
+
+
+def test_inspect_prints_funnel_languages_sizes_and_rejects(tmp_path, tiny_pipeline):
+    a = make_run(tiny_pipeline, tmp_path, "a", "code")
+    out = cli("inspect", a).output
+    for section in ("== funnel", "== kept documents per source and language", "== sizes", "== sample of rejects"):
+        assert section in out
+    assert "dropped_exact_duplicate" in out and "error_invalid_json" in out
+    assert "exact_dedup_v1/exact_duplicate" in out
