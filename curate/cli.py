@@ -61,12 +61,12 @@ def main():
 def run(pipeline, inputs, output, sets, force, dry_run):
     """Run PIPELINE (a YAML file). A killed run started again with the same output resumes."""
     from curate.compile import build_layout, build_stages
-    from curate.config import expand_inputs, load_pipeline
+    from curate.config import input_files, load_pipeline
     from curate.runner import run_pipeline
 
     spec = load_pipeline(pipeline, inputs=list(inputs), output=output, sets=list(sets))
-    files = expand_inputs(spec.input.paths)
-    click.echo(f"{spec.name}: {len(files)} input file(s) -> {spec.output} ({spec.executor.type}, "
+    files = input_files(spec)
+    click.echo(f"{spec.name}: {len(files)} input(s) -> {spec.output} ({spec.executor.type}, "
                f"{spec.executor.tasks} task(s))", err=True)
     if dry_run and spec.executor.type != "slurm":
         for stage in build_stages(spec, build_layout(spec)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from curate.config import PipelineSpec, expand_inputs
+from curate.config import PipelineSpec, input_files
 from curate.io import RunLayout
 from curate.registry import get_step
 from curate.schema import run_schema
@@ -38,7 +38,7 @@ def build_layout(spec: PipelineSpec) -> RunLayout:
 
 def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
     tasks = spec.executor.tasks
-    files = expand_inputs(spec.input.paths)
+    files = input_files(spec)
     reader_cls = get_step(spec.input.reader)
     segment = 0
     stage_name = "segment0"

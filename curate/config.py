@@ -222,13 +222,14 @@ def _parse_steps(raw: Any, lines: dict, where: str) -> list[StepSpec]:
     return specs
 
 
-def expand_inputs(patterns: list[str]) -> list[str]:
-    """Files matched by ``patterns`` (globs, ** allowed), sorted, deduplicated; directories are walked."""
+def expand_inputs(patterns: list[str], keep_dirs: bool = False) -> list[str]:
+    """Files matched by ``patterns`` (globs, ** allowed), sorted, deduplicated; directories are walked, unless
+    ``keep_dirs`` (a reader whose unit is a directory, e.g. a code repository, sets ``takes_directories``)."""
     files: list[str] = []
     for pattern in patterns:
         matches = sorted(glob.glob(os.path.expanduser(pattern), recursive=True)) or []
         for m in matches:
-            if os.path.isdir(m):
+            if os.path.isdir(m) and not keep_dirs:
                 files.extend(sorted(str(p) for p in Path(m).rglob("*") if p.is_file()))
             else:
                 files.append(m)
@@ -272,7 +273,14 @@ def load_pipeline(
         reader.Params(**spec.input.params)
     except ValidationError as e:
         raise _explain(e, reader.Params, ("input", "params"), lines, where) from None
-    if check_inputs and not expand_inputs(spec.input.paths):
+    if check_inputs and not expand_inputs(spec.input.paths, getattr(reader, "takes_directories", False)):
         loc = "-i" if inputs else f"{where}:{_line(lines, ('input', 'paths'))}"
         raise ConfigError(f"input.paths: no file matches {spec.input.paths}", loc)
     return spec
+
+
+def input_files(spec: PipelineSpec) -> list[str]:
+    """The inputs of ``spec`` as its reader takes them (files, or directories for directory readers)."""
+    from curate.registry import get_step
+
+    return expand_inputs(spec.input.paths, getattr(get_step(spec.input.reader), "takes_directories", False))

@@ -255,7 +255,7 @@ def _size(path: str) -> int:
     import os
 
     try:
-        return os.path.getsize(path)
+        return 0 if os.path.isdir(path) else os.path.getsize(path)  # a directory input (a repository): no ETA
     except OSError:
         return 0
 
