@@ -229,6 +229,10 @@ class Reader(Step):
     def run(self, data=None, rank: int = 0, world_size: int = 1) -> Iterator[Document]:
         from curate.progress import Progress
 
+        self.rank, self.world_size = rank, world_size
+        if not self._ready:  # e.g. a missing optional dependency fails here, before any file is read
+            self.setup()
+            self._ready = True
         files = self.paths[rank::world_size]
         self.progress = Progress(f"{self.stage} {rank + 1}/{world_size}", total_bytes=sum(_size(p) for p in files))
         for path in files:
