@@ -11,10 +11,17 @@ def _first_line(cls) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+def _default(field):
+    """A field's default as YAML would spell it; `<required>` when the YAML must give it."""
+    if field.is_required():
+        return "<required>"
+    return field.get_default(call_default_factory=True)
+
+
 def summary() -> str:
     lines = []
     for name, cls in all_steps().items():
-        params = ", ".join(f"{k}={f.default!r}" for k, f in cls.Params.model_fields.items())
+        params = ", ".join(f"{k}={_default(f)!r}" for k, f in cls.Params.model_fields.items())
         lines.append(f"{name:<26}{cls.kind:<8}{_first_line(cls)}")
         if params:
             lines.append(f"{'':<34}{params}")
@@ -31,11 +38,11 @@ def describe(name: str) -> str:
     out = [f"{name} ({cls.kind})", "", doc, "", "parameters:"]
     for key, f in cls.Params.model_fields.items():
         ann = getattr(f.annotation, "__name__", None) or str(f.annotation).replace("typing.", "")
-        out.append(f"  {key}: {ann} = {f.default!r}")
+        out.append(f"  {key}: {ann} = {_default(f)!r}")
         if f.description:
             out.append(f"      {f.description}")
     if len(out) == 5:
         out.append("  (none)")
-    out += ["", "signal columns:"] + [f"  {c}: {t}" for c, t in cls.signals.items()] or ["  (none)"]
-    out += ["", "drop reasons:"] + [f"  {r}: {d}" for r, d in cls.reasons.items()]
+    out += ["", "signal columns:"] + ([f"  {c}: {t}" for c, t in cls.signals.items()] or ["  (none)"])
+    out += ["", "drop reasons:"] + ([f"  {r}: {d}" for r, d in cls.reasons.items()] or ["  (none)"])
     return "\n".join(out)

@@ -76,6 +76,8 @@ class _Index(PipelineStep):
 
 @register
 class ExactDedup(GlobalStep):
+    """Drop documents whose normalised text (NFKC, case-folded, white space collapsed) repeats an earlier one's."""
+
     name = "exact_dedup_v1"
     Params = ExactDedupParams
     signals = {HASH: pa.int64(), COPIES: pa.int32()}
