@@ -18,7 +18,10 @@ import pyarrow.parquet as pq
 from curate.io import RunLayout, atomic_write_text
 from curate.schema import STATS_SCHEMA
 
-PACKAGES = ("curate", "datatrove", "pyarrow", "duckdb", "fasttext-numpy2-wheel", "resiliparse", "fastwarc", "trafilatura")
+PACKAGES = (
+    "curate", "datatrove", "pyarrow", "duckdb", "fasttext-numpy2-wheel", "resiliparse", "fastwarc", "trafilatura",
+    "alt-profanity-check", "scikit-learn",
+)
 
 
 def package_versions() -> dict[str, str | None]:

@@ -1,0 +1,74 @@
+"""Find and replace personal data: e-mail addresses, IP addresses and phone numbers. Pure functions.
+
+E-mail and IPv4 patterns are datatrove's ``PIIFormatter`` ones (as used for FineWeb), and, as there, only public
+(globally routable) IP addresses count: ``127.0.0.1`` or ``192.168.0.1`` identify nobody. Added here:
+
+* IPv6: a run of hex digits and colons with at least two colons, kept only if ``ipaddress`` parses it and calls it
+  global (so ``12:30:45`` or ``std::vector`` never count);
+* phone numbers, conservatively: a ``+`` country code followed by groups of digits, or the North American form
+  ``(555) 010-0199`` / ``555-010-0199`` / ``555.010.0199``; a match needs 10 to 15 digits (E.164 allows at most 15) and
+  separators between groups, so dates, ISBNs, version numbers and long digit runs do not match.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable
+
+EMAIL = re.compile(
+    r"\b[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:(?:[A-Za-z0-9](?:["
+    r"A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?|\[(?:(?:25[0-5]|2[0-4][0-9]|["
+    r"01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?|[A-Za-z0-9-]*[A-Za-z0-9]:)])"
+)
+IPV4 = re.compile(r"(?:(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)\.){3}(?:25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)")
+IPV6 = re.compile(r"(?<![0-9A-Za-z:])(?=[0-9A-Fa-f:]*:[0-9A-Fa-f]*:)[0-9A-Fa-f:]{3,39}(?![0-9A-Za-z:])")
+PHONE = re.compile(
+    r"(?<![\w+])(?:"
+    r"\+\d{1,3}(?:[ .-]?\(\d{1,4}\)|[ .-]\d{1,4})(?:[ .-]\d{2,4}){1,4}"  # +44 20 7946 0958, +1 (555) 010-0199
+    r"|(?:\(\d{3}\) ?|\d{3}[.-])\d{3}[.-]\d{4}"  # (555) 010-0199, 555-010-0199, 555.010.0199
+    r")(?![\w])"
+)
+
+
+def _public_ip(s: str) -> bool:
+    try:
+        return ipaddress.ip_address(s).is_global
+    except ValueError:
+        return False
+
+
+def _phone_digits_ok(s: str) -> bool:
+    return 10 <= sum(c.isdigit() for c in s) <= 15
+
+
+KINDS: dict[str, tuple[re.Pattern, Callable[[str], bool] | None]] = {
+    "email": (EMAIL, None),
+    "ip": (IPV4, _public_ip),
+    "ipv6": (IPV6, _public_ip),
+    "phone": (PHONE, _phone_digits_ok),
+}
+
+
+def redact(text: str, replacements: dict[str, str]) -> tuple[str, dict[str, int]]:
+    """Replace each kind named in ``replacements`` (email, ip, ipv6, phone) by its replacement string.
+
+    Returns the new text and {kind: number of replacements}. Kinds run in that order, so an e-mail address whose
+    domain is an IP literal is replaced once, as an e-mail address.
+    """
+    counts = {}
+    for kind, (pattern, valid) in KINDS.items():
+        if kind not in replacements:
+            continue
+        n = 0
+
+        def sub(m: re.Match, _valid=valid, _new=replacements[kind]) -> str:
+            nonlocal n
+            if _valid is not None and not _valid(m.group(0)):
+                return m.group(0)
+            n += 1
+            return _new
+
+        text = pattern.sub(sub, text)
+        counts[kind] = n
+    return text, counts

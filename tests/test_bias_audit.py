@@ -1,0 +1,167 @@
+"""Identity-term signals, counterfactual augmentation, pipelines/safety.yaml end to end, and `curate audit`."""
+
+from __future__ import annotations
+
+import json
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+from conftest import ROOT, SAMPLES
+from datatrove.data import Document
+
+from curate import schema
+from curate.cli import main
+from curate.inspect import connect
+from curate.io import RunLayout
+from curate.signals.identity import compile_lexicon, count_identity
+from curate.steps.counterfactual import CounterfactualGender
+from curate.steps.identity_terms import IdentityTerms
+from curate.steps.toxicity_assets import identity_lexicon
+
+# UDHR Articles 2 and 16(1) (United Nations): real text that mentions groups, and `sex` (an LDNOOBW entry).
+UDHR = (
+    "Everyone is entitled to all the rights and freedoms set forth in this Declaration, without distinction of any "
+    "kind, such as race, colour, sex, language, religion, political or other opinion, national or social origin, "
+    "property, birth or other status. Men and women of full age, without any limitation due to race, nationality "
+    "or religion, have the right to marry and to found a family. They are entitled to equal rights as to "
+    "marriage, during marriage and at its dissolution."
+)
+
+
+def run_step(cls, tmp_path, docs, **params):
+    layout = RunLayout(tmp_path, docs_schema=schema.run_schema([(cls.name, cls.signals)]))
+    return list(cls(cls.Params(**params), layout, stage="t", index=1).run(iter(docs)))
+
+
+def test_identity_counts_whole_terms_and_person_adjectives():
+    lex = compile_lexicon(identity_lexicon("en"))
+    text = (
+        "Black women and older men read the man page about a black hole. African American and Muslim writers, "
+        "gay and lesbian people. He said she told them."
+    )
+    groups, pronouns = count_identity(lex, text)
+    assert groups == {
+        "gender": 2,
+        "religion": 1,
+        "race_ethnicity": 2,
+        "nationality": 0,
+        "sexual_orientation": 2,
+        "disability": 0,
+        "age": 1,
+    }  # not 'black hole', not 'man page', 'african american' once
+    assert pronouns == {"he": 1, "she": 1, "they": 1}
+
+
+def test_identity_step_sets_columns_and_leaves_other_languages_unmeasured(tmp_path):
+    docs = [
+        Document(text=UDHR, id="en", metadata={"lang": "en"}),
+        Document(text="Les hommes et les femmes ont le droit de se marier.", id="fr", metadata={"lang": "fr"}),
+    ]
+    en, fr = run_step(IdentityTerms, tmp_path, docs)
+    assert en.metadata["identity__gender"] == 2 and en.metadata["pronoun__they"] == 1
+    assert "identity__gender" not in fr.metadata  # null in Parquet: not measured, not zero
+
+
+def test_counterfactual_add_and_replace(tmp_path):
+    text = "He gave her book to his wife, and thanked her."
+    out = run_step(CounterfactualGender, tmp_path / "a", [Document(text=text, id="d", metadata={})])
+    assert [d.id for d in out] == ["d", "d#cf"] and out[0].text == text
+    assert out[1].text == "She gave his book to her husband, and thanked him."
+    assert out[1].metadata["counterfactual__of"] == "d" and out[1].metadata["counterfactual__swaps"] == 5
+    docs = [Document(text=text, id=str(i), metadata={}) for i in range(40)]
+    swapped = [d.text != text for d in run_step(CounterfactualGender, tmp_path / "b", docs, mode="replace")]
+    again = [
+        d.text != text
+        for d in run_step(
+            CounterfactualGender,
+            tmp_path / "c",
+            [Document(text=text, id=str(i), metadata={}) for i in range(40)],
+            mode="replace",
+        )
+    ]
+    assert swapped == again and 8 < sum(swapped) < 32  # a seeded half, the same every run
+
+
+def _rows(run):
+    con = connect([run])
+    return con.execute(
+        "SELECT id, toxicity, identity__gender, pronoun__he FROM docs UNION ALL "
+        "SELECT id, toxicity, identity__gender, pronoun__he FROM rejects"
+    ).fetchall()
+
+
+def test_shipped_safety_pipeline_on_books_sample(tmp_path):
+    result = CliRunner().invoke(main, ["run", str(ROOT / "pipelines" / "safety.yaml"), "-o", str(tmp_path / "r")])
+    assert result.exit_code == 0, result.output
+    rows = _rows(tmp_path / "r")
+    assert len(rows) == 3 and all(r[1] is not None and r[2] is not None for r in rows)  # kept or rejected alike
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory):
+    """safety.yaml over real text with C4's rule, then with protected terms: two run directories."""
+    d = tmp_path_factory.mktemp("audit")
+    lines = [ln for ln in (SAMPLES / "books" / "macbeth.txt").read_text().splitlines() if ln.strip()][300:900]
+    rows = [{"id": f"macbeth-{i}", "text": "\n".join(lines[i : i + 10])} for i in range(0, len(lines), 10)]
+    rows += [{"id": "udhr", "text": UDHR}, {"id": "insult", "text": "You are a stupid woman and a disgusting idiot."}]
+    (d / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    runs = []
+    for protect in ("false", "true"):
+        out = d / f"protect-{protect}"
+        result = CliRunner().invoke(
+            main,
+            [
+                "run",
+                str(ROOT / "pipelines" / "safety.yaml"),
+                "-i",
+                str(d / "in.jsonl"),
+                "-o",
+                str(out),
+                "--set",
+                f"steps.blocklist_ldnoobw_v1.protected_terms={protect}",
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        runs.append(out)
+    return d, runs
+
+
+def test_audit_reports_ratios_before_and_after_protected_terms(two_runs):
+    d, runs = two_runs
+    result = CliRunner().invoke(main, ["audit", *map(str, runs), "-o", str(d / "audit")])
+    assert result.exit_code == 0, result.output
+    out = d / "audit"
+    for name in (
+        "audit.md",
+        "audit.parquet",
+        "pronouns.parquet",
+        "languages.parquet",
+        "protect-false_ratios.png",
+        "protect-true_shares.png",
+        "protect-false_pronouns.png",
+    ):
+        assert (out / name).stat().st_size > 0, name
+    table = pq.read_table(out / "audit.parquet").to_pylist()
+    pooled = {(r["run"], r["step"], r["group"]): r for r in table if r["source"] == "(all)"}
+    c4 = pooled["protect-false", "blocklist_ldnoobw_v1", "gender"]
+    assert c4["removed_group"] >= 1 and c4["ratio"] > 1.25 and c4["flagged"]  # the UDHR (men, women, sex) is removed
+    protected = pooled.get(("protect-true", "blocklist_ldnoobw_v1", "gender"))
+    assert protected is None or protected["removed_group"] == c4["removed_group"] - 1  # ... and kept with protection
+    tox = pooled["protect-false", "toxicity_sklearn_v1", "gender"]
+    assert tox["removed"] >= 1 and tox["share_before"] > 0
+    md = (out / "audit.md").read_text()
+    assert "Side by side" in md and "| input |" in md and "blocklist_ldnoobw_v1" in md
+
+
+def test_every_row_carries_toxicity_and_identity_counts(two_runs):
+    _, runs = two_runs
+    rows = _rows(runs[0])
+    assert len(rows) == 62 and all(r[1] is not None and r[2] is not None and r[3] is not None for r in rows)
+
+
+def test_audit_without_identity_columns_says_how_to_fix(tiny_pipeline, tmp_path):
+    assert CliRunner().invoke(main, ["run", str(tiny_pipeline)]).exit_code == 0
+    result = CliRunner().invoke(main, ["audit", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "identity_terms_v1" in result.output and len(result.output.strip().splitlines()) == 1
