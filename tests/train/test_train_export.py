@@ -1,0 +1,85 @@
+"""`train export` writes a transformers directory that the usual Auto classes load offline and that computes what
+our model computes; `train generate` samples from a run."""
+
+import pytest
+import torch
+from click.testing import CliRunner
+
+from train.checkpoint import load_model
+from train.cli import main
+from train.data import MixtureSampler, prepare
+from train.tokenizer import load
+
+
+@pytest.fixture(scope="module")
+def exported(short_run, tmp_path_factory):
+    _, out, _ = short_run
+    hf_dir = tmp_path_factory.mktemp("hf") / "model"
+    result = CliRunner().invoke(main, ["export", str(out), str(hf_dir)])
+    assert result.exit_code == 0, result.output
+    return out, hf_dir
+
+
+def test_hf_model_logits_match_ours(exported, short_run, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForCausalLM
+
+    config, out, _ = short_run
+    hf = AutoModelForCausalLM.from_pretrained(exported[1]).eval()
+    assert type(hf).__name__ == "LlamaForCausalLM"
+    ours = load_model(out)
+    shards = prepare(config).open(config.model.block_size)
+    windows = [torch.from_numpy(MixtureSampler(shards, 64, 8, 0).val_windows(i, 256)[:, :-1]) for i in range(3)]
+    idx = torch.cat(windows)  # real held-out text of every source: (n, 64)
+    with torch.no_grad():
+        diff = (hf(idx).logits - ours(idx)[0]).abs().max().item()
+    assert diff < 1e-4, diff
+
+
+def test_hf_tokenizer_ids_match_sentencepiece(exported, runs, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import pyarrow.parquet as pq
+    from transformers import AutoTokenizer
+
+    out, hf_dir = exported
+    tok = AutoTokenizer.from_pretrained(hf_dir)
+    sp = load(out / "tokenizer")
+    texts = []
+    for run in runs.values():  # code with indentation, licences, READMEs, ~60 languages and scripts
+        texts += pq.read_table(min((run / "docs").glob("*.parquet"))).column("text").to_pylist()[:25]
+    texts += ["  leading spaces", "\ttabs\tand\n\nnewlines\n", "ünïcödé 世界 🙂", ""]
+    for text in texts:
+        ids = tok(text)["input_ids"]
+        assert ids == [sp.bos_id(), *sp.encode(text)], text[:80]
+        assert tok.decode(ids, skip_special_tokens=True) == text
+
+
+def test_hf_generate_runs_and_matches_our_greedy_decoding(exported, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    out, hf_dir = exported
+    tok = AutoTokenizer.from_pretrained(hf_dir)
+    hf = AutoModelForCausalLM.from_pretrained(hf_dir)
+    inputs = tok("def __init__(self", return_tensors="pt")
+    hf_ids = hf.generate(**inputs, max_new_tokens=12, do_sample=False, pad_token_id=tok.eos_token_id)
+    ours = load_model(out).generate(inputs["input_ids"], 12, temperature=0)
+    assert hf_ids.shape[1] > inputs["input_ids"].shape[1]
+    assert torch.equal(hf_ids[0], ours[0, : hf_ids.shape[1]])
+
+
+def test_generate_command_continues_the_prompt(short_run):
+    _, out, _ = short_run
+    result = CliRunner().invoke(main, ["generate", str(out), "--prompt", "import os\n", "-n", "30", "-t", "0.8",
+                                       "-k", "20", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("import os\n") and len(result.output) > len("import os\n") + 5
+    again = CliRunner().invoke(main, ["generate", str(out), "--prompt", "import os\n", "-n", "30", "-t", "0.8",
+                                      "-k", "20", "--seed", "1"])
+    assert again.output == result.output  # seeded
+
+
+def test_export_and_generate_of_a_directory_that_is_not_a_run(tmp_path):
+    for args in (["export", str(tmp_path), str(tmp_path / "hf")], ["generate", str(tmp_path)]):
+        result = CliRunner().invoke(main, args)
+        assert result.exit_code == 1 and "no ckpt.pt" in result.output

@@ -1,0 +1,60 @@
+"""A run killed (SIGKILL) and started again resumes from its last checkpoint and reaches exactly the same losses,
+bit for bit, as a run that was never interrupted (CPU: deterministic kernels, batch = f(seed, step))."""
+
+import signal
+import subprocess
+import sys
+import time
+
+import pyarrow.parquet as pq
+import torch
+import yaml
+
+from train.config import TrainConfig, parse
+from train.loop import train_run
+
+STEPS = 100
+
+
+def test_killed_run_resumes_bit_exactly(tmp_path, tiny_raw, repo):
+    raw = tiny_raw(tokens=STEPS * 8 * 64, eval_interval=25, checkpoint_interval=10, log_interval=5)
+    reference = train_run(parse(TrainConfig, raw), tmp_path / "uninterrupted", progress=False)
+
+    config = tmp_path / "mix.yaml"
+    config.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "train.cli", "run", str(config), "-o", str(out)]
+    proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while not (out / "ckpt.pt").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    assert proc.poll() is None, "the run ended before it could be killed:\n" + proc.stderr.read()
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    killed_at = torch.load(out / "ckpt.pt", weights_only=False)["step"]
+    assert 0 < killed_at < STEPS
+
+    again = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert f"resumed from {out / 'ckpt.pt'} at step {killed_at}/{STEPS}" in again.stderr
+    assert "tok/s" in again.stderr and "ETA" in again.stderr  # live progress
+    resumed = pq.read_table(out / "metrics.parquet").to_pylist()
+    assert resumed == reference  # every train and val loss, every token count: bit-exact
+    final = torch.load(out / "ckpt.pt", weights_only=False)["model"]
+    expected = torch.load(tmp_path / "uninterrupted" / "ckpt.pt", weights_only=False)["model"]
+    assert all(torch.equal(final[k], expected[k]) for k in expected)
+
+
+def test_a_finished_run_is_not_trained_again_and_a_changed_config_is_refused(tmp_path, tiny_raw):
+    raw = tiny_raw(tokens=4 * 8 * 64, eval_interval=0, checkpoint_interval=0)
+    first = train_run(parse(TrainConfig, raw), tmp_path / "run", progress=False)
+    assert train_run(parse(TrainConfig, raw), tmp_path / "run", progress=False) == first
+    raw["lr"] = 1e-2
+    from train.errors import TrainError
+
+    try:
+        train_run(parse(TrainConfig, raw), tmp_path / "run", progress=False)
+    except TrainError as e:
+        assert "different config (lr differ)" in str(e)
+    else:
+        raise AssertionError("resuming under a different lr must fail")

@@ -1,0 +1,74 @@
+"""A short real run of the shipped pipelines/mix.yaml (shrunk): what a user reads off it must hold."""
+
+import json
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from train.data import prepare
+from train.sources import is_val
+
+
+def test_metrics_parquet_has_the_documented_columns(short_run):
+    config, out, rows = short_run
+    table = pq.read_table(out / "metrics.parquet")
+    assert [(f.name, str(f.type)) for f in table.schema] == [
+        ("step", "int64"), ("split", "string"), ("source", "string"), ("loss", "double"), ("tokens", "int64")]
+    assert table.to_pylist() == rows
+    assert set(table.column("split").to_pylist()) == {"unigram", "train", "val"}
+    val_steps = sorted({r["step"] for r in rows if r["split"] == "val"})
+    assert val_steps == [50, 100, 150]  # every eval_interval and the end
+    for step in val_steps:
+        assert {r["source"] for r in rows if r["split"] == "val" and r["step"] == step} == {"web", "books", "code"}
+    assert {r["step"] for r in rows if r["split"] == "train"} == set(range(1, config.steps + 1))
+
+
+def test_per_source_val_loss_beats_the_unigram_baseline(short_run):
+    _, _out, rows = short_run
+    unigram = {r["source"]: r["loss"] for r in rows if r["split"] == "unigram"}
+    final = {r["source"]: r["loss"] for r in rows if r["split"] == "val" and r["step"] == 150}
+    first = {r["source"]: r["loss"] for r in rows if r["split"] == "val" and r["step"] == 50}
+    for source in ("web", "books", "code"):
+        assert final[source] < unigram[source] - 0.1, (source, final[source], unigram[source])
+        assert final[source] < first[source]
+
+
+def test_tokens_seen_per_source_follow_the_weights(short_run):
+    config, out, rows = short_run
+    last = {r["source"]: r["tokens"] for r in rows if r["split"] == "val" and r["step"] == config.steps}
+    total = config.steps * config.batch_size * config.model.block_size
+    assert [r["tokens"] for r in rows if r["split"] == "train" and r["source"] == "all"][-1] == total
+    assert total == sum(last.values())
+    assert json.loads((out / "summary.json").read_text())["tokens_seen"] == last
+    for source, weight in zip(("web", "books", "code"), config.mix.weights):
+        assert abs(last[source] / total - weight) < 0.06, (source, last[source] / total, weight)
+
+
+def test_held_out_documents_are_never_trained_on_and_where_filters(short_run):
+    config, out, _ = short_run
+    prepared = prepare(config)  # cached: same tokenizer, same shards
+    assert (out / "tokenizer" / "tokenizer.model").read_bytes() == (
+        prepared.tokenizer_dir / "tokenizer.model").read_bytes()
+    for shard_dir in prepared.shard_dirs:
+        train_ids = pq.read_table(shard_dir / "train.idx.parquet").column("id").to_pylist()
+        val = pq.read_table(shard_dir / "val.idx.parquet").to_pydict()
+        assert val["id"] and not set(train_ids) & set(val["id"])
+        assert all(is_val(i, config.mix.val_fraction) for i in val["id"])
+        assert not any(is_val(i, config.mix.val_fraction) for i in train_ids)
+        tokens = np.fromfile(shard_dir / "val.bin", dtype=np.uint16)
+        assert sum(val["length"]) == len(tokens) and all(tokens[o] == 1 for o in val["offset"])  # <s> per doc
+    web_ids = pq.read_table(prepared.shard_dirs[0] / "train.idx.parquet").column("id").to_pylist()
+    web_ids += pq.read_table(prepared.shard_dirs[0] / "val.idx.parquet").column("id").to_pylist()
+    assert "spacy/en" in web_ids or not any(i.startswith("spacy/") for i in web_ids)
+    assert not [i for i in web_ids if i.startswith("spacy/") and i != "spacy/en"]  # where lang = 'en'
+
+
+def test_a_tokenizer_can_be_shared_between_runs(short_run):
+    config, out, _ = short_run
+    config.tokenizer.dir = str(out / "tokenizer")
+    config.mix.sources[0].weight = 5.0  # a different mix would otherwise sample, and train, another tokenizer
+    try:
+        prepared = prepare(config)
+    finally:
+        config.tokenizer.dir, config.mix.sources[0].weight = None, 0.5
+    assert prepared.tokenizer_dir == out / "tokenizer"

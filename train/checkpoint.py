@@ -1,0 +1,54 @@
+"""Checkpoints and metrics on disk, written atomically (temporary file + rename): a run killed at any moment
+leaves the previous complete checkpoint, never a half-written one."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+import torch
+
+from train.config import ModelConfig, TrainConfig
+
+METRICS_SCHEMA = pa.schema([("step", pa.int64()), ("split", pa.string()), ("source", pa.string()),
+                            ("loss", pa.float64()), ("tokens", pa.int64())])
+
+
+def save_checkpoint(path: Path, model, optimizer, step: int, tokens_seen: np.ndarray, rows: list[dict],
+                    model_config: ModelConfig, config: TrainConfig) -> None:
+    """Everything a resumed run needs to continue bit for bit: weights, AdamW moments, step, counters, metrics.
+    The batch plan needs no state: it is a function of (seed, step)."""
+    state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
+             "tokens_seen": tokens_seen.tolist(), "metrics": rows,
+             "model_config": dataclasses.asdict(model_config), "config": config.to_dict()}
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path, model, optimizer) -> tuple[int, np.ndarray, list[dict]]:
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    return state["step"], np.array(state["tokens_seen"], dtype=np.int64), state["metrics"]
+
+
+def load_model(run_dir: str | Path):
+    """The trained model of a run directory (for generate and export), in eval mode."""
+    from train.model import GPT
+
+    state = torch.load(Path(run_dir) / "ckpt.pt", map_location="cpu", weights_only=False)
+    model = GPT(ModelConfig(**state["model_config"]))
+    model.load_state_dict(state["model"])
+    return model.eval()
+
+
+def write_metrics(path: Path, rows: list[dict]) -> None:
+    table = pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)
+    tmp = path.with_name(path.name + ".tmp")
+    pq.write_table(table, tmp)
+    os.replace(tmp, path)

@@ -1,0 +1,90 @@
+"""`train`: a thin click shell over train.loop / train.export. Errors become one-line messages, exit status 1."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+# torch is imported inside the commands: `train --help` stays fast, and train/__init__.py sets
+# OMP_WAIT_POLICY=PASSIVE before torch loads (two torch processes on two cores otherwise crawl).
+
+
+@click.group()
+def main():
+    """Train a compact Transformer on a mix of curated run directories; generate from it; export it."""
+
+
+def _config_epilog() -> str:
+    from train.config import reference
+
+    lines = [f"  {key:<26} {doc.splitlines()[0]}" for key, doc in reference()]
+    return "\b\nConfig keys (YAML, or --set KEY=VALUE):\n" + "\n".join(lines)
+
+
+@main.command(epilog=_config_epilog())
+@click.argument("config", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+              help="Run directory (default runs/train/CONFIG_NAME). An existing one is resumed.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set tokens=2e6 --set mix.sources.0.weight=2 (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
+def run(config, out_dir, overrides, quiet):
+    """Train on the mix in CONFIG (YAML, see pipelines/mix.yaml); resumes a killed run from its checkpoint.
+    Under `torchrun --nproc_per_node N -m train.cli run ...` it trains data-parallel."""
+    from train.config import load_config
+    from train.errors import TrainError
+    from train.loop import train_run
+
+    try:
+        cfg = load_config(config, overrides)
+        out = Path(out_dir or Path("runs/train") / Path(config).stem)
+        rows = train_run(cfg, out, progress=not quiet)
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
+    if int(os.environ.get("RANK", "0")) == 0:
+        val = {r["source"]: r["loss"] for r in rows if r["split"] == "val"}
+        click.echo(f"{out}: final val loss " + " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--prompt", default="", help="Text to continue (a document start if empty).")
+@click.option("-n", "--max-new-tokens", default=100, show_default=True)
+@click.option("-t", "--temperature", default=0.8, show_default=True, help="0 = greedy.")
+@click.option("-k", "--top-k", default=50, show_default=True, help="Sample among the k likeliest tokens; 0 = all.")
+@click.option("--seed", default=0, show_default=True)
+def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
+    """Continue PROMPT with the model trained in RUN_DIR."""
+    import torch
+
+    from train.checkpoint import load_model
+    from train.tokenizer import BOS_ID, load
+
+    if not (Path(run_dir) / "ckpt.pt").is_file():
+        raise click.ClickException(f"{run_dir} has no ckpt.pt: not a training run directory")
+    model, sp = load_model(run_dir), load(Path(run_dir) / "tokenizer")
+    idx = torch.tensor([[BOS_ID, *sp.encode(prompt)]])
+    out = model.generate(idx, max_new_tokens, temperature=temperature, top_k=top_k or None,
+                         generator=torch.Generator().manual_seed(seed), stop_id=BOS_ID)  # <s> starts the next doc
+    click.echo(sp.decode(out[0, 1:].tolist()))  # the prompt round-trips exactly (identity normalisation)
+
+
+@main.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.argument("hf_dir", type=click.Path(file_okay=False))
+def export_cmd(run_dir, hf_dir):
+    """Write RUN_DIR's model as a Hugging Face directory (Llama + SentencePiece tokenizer) in HF_DIR."""
+    from train.errors import TrainError
+    from train.export import export
+
+    try:
+        export(run_dir, hf_dir)
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"exported {run_dir} -> {hf_dir} (AutoModelForCausalLM / AutoTokenizer.from_pretrained)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,231 @@
+"""Typed trainer config: YAML -> TrainConfig. Every field is documented once, by the string under it.
+
+Unknown keys, wrong types and bad values raise ConfigError naming the YAML key (`mix.sources[1].weight`),
+before any data is read. `--set key=value` overrides are applied to the YAML before parsing.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from train.errors import ConfigError
+from train.yamlio import apply_override, config_reference, field_docs, parse
+
+__all__ = ["SIZES", "MixtureConfig", "ModelConfig", "SourceConfig", "TokenizerConfig", "TrainConfig", "apply_override",
+           "field_docs", "load_config", "parse", "reference"]
+
+# Named model sizes. Parameter counts assume the default 8k vocabulary and tied embeddings; RegMix's 1M proxy
+# (2 layers) is the smallest. Heads are 64 wide from 3m up, which keeps the matmuls efficient on CPU.
+SIZES: dict[str, dict[str, int]] = {
+    "test": {"n_layer": 2, "n_head": 4, "n_embd": 64, "block_size": 64},  # ~0.13M with a 400-token vocab: tests only
+    "1m": {"n_layer": 2, "n_head": 3, "n_embd": 96, "block_size": 256},  # 1.0M
+    "3m": {"n_layer": 4, "n_head": 3, "n_embd": 192, "block_size": 256},  # 3.3M
+    "10m": {"n_layer": 6, "n_head": 5, "n_embd": 320, "block_size": 256},  # 10.2M
+    "20m": {"n_layer": 8, "n_head": 7, "n_embd": 448, "block_size": 256},  # 23.2M
+    "50m": {"n_layer": 12, "n_head": 9, "n_embd": 576, "block_size": 256},  # 52.5M
+}
+
+
+@dataclass
+class ModelConfig:
+    size: str = "1m"
+    """Named size (test, 1m, 3m, 10m, 20m, 50m); sets n_layer, n_head, n_embd, block_size unless given explicitly."""
+    n_layer: int = 2
+    """Number of Transformer blocks."""
+    n_head: int = 3
+    """Attention heads per block; n_embd must be a multiple of it."""
+    n_embd: int = 96
+    """Width of the residual stream."""
+    block_size: int = 256
+    """Context length in tokens (training window)."""
+    vocab_size: int = 0
+    """Vocabulary size; 0 takes it from the tokenizer (the usual case)."""
+    ffn_hidden: int = 0
+    """SwiGLU hidden width; 0 = 8/3 * n_embd rounded up to a multiple of 64 (Llama's rule)."""
+    rope_theta: float = 10000.0
+    """Base of the rotary position frequencies."""
+    norm_eps: float = 1e-5
+    """Epsilon of RMSNorm."""
+
+    def __post_init__(self):
+        if self.size not in SIZES:
+            raise ConfigError("size", f"unknown size {self.size!r}; choose one of {', '.join(SIZES)}")
+        for key in ("n_layer", "n_head", "n_embd", "block_size"):
+            _positive(self, key)
+        if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
+            raise ConfigError("n_embd", f"{self.n_embd} must split into {self.n_head} heads of even width")
+        if self.ffn_hidden == 0:
+            self.ffn_hidden = -(-int(8 * self.n_embd / 3) // 64) * 64
+
+    @property
+    def head_dim(self) -> int:
+        return self.n_embd // self.n_head
+
+    @staticmethod
+    def preset(data: dict) -> dict:
+        """The YAML mapping with the named size's shape filled in under any explicitly given keys."""
+        return {**SIZES.get(data.get("size", "1m"), {}), **data}
+
+
+@dataclass
+class TokenizerConfig:
+    vocab_size: int = 8192
+    """SentencePiece BPE vocabulary size (259 ids are taken by <unk>, <s>, </s> and the 256 byte-fallback pieces)."""
+    sample_chars: int = 4_000_000
+    """Characters of training text sampled from the mix (in proportion to the weights) to train the tokenizer."""
+    dir: str | None = None
+    """Use the tokenizer.model in this directory (e.g. another run's `tokenizer/`) instead of training one."""
+
+    def __post_init__(self):
+        if self.vocab_size < 300:
+            raise ConfigError("vocab_size", f"must be at least 300 (259 ids are reserved), got {self.vocab_size}")
+        if self.vocab_size > 65536:
+            raise ConfigError("vocab_size", f"at most 65536 is supported (uint16 shards), got {self.vocab_size}")
+        _positive(self, "sample_chars")
+
+
+@dataclass
+class SourceConfig:
+    run: str
+    """A curated run directory holding docs/*.parquet (columns id, text, source, url, lang, lang_score, ...)."""
+    name: str = ""
+    """Name of this source in logs and metrics; defaults to the run directory's name."""
+    where: str | None = None
+    """Optional SQL condition over the run's `docs` view, e.g. `lang = 'en' AND lang_score > 0.8`."""
+    weight: float = 1.0
+    """Sampling weight; weights are normalised over the mix. 0 = evaluated but never trained on."""
+
+    def __post_init__(self):
+        if not self.name:
+            self.name = Path(self.run).name
+        if self.weight < 0 or not math.isfinite(self.weight):
+            raise ConfigError("weight", f"must be a finite number >= 0, got {self.weight}")
+
+
+@dataclass
+class MixtureConfig:
+    sources: list[SourceConfig] = field(default_factory=list)
+    """The sources of the mix, each a run directory with an optional `where` and a weight."""
+    val_fraction: float = 0.02
+    """Fraction of each source's documents held out for validation, chosen by a hash of the document id."""
+
+    def __post_init__(self):
+        if not self.sources:
+            raise ConfigError("sources", "the mix needs at least one source")
+        names = [s.name for s in self.sources]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise ConfigError(f"sources[{i}].name", f"duplicate source name {name!r}; give each a `name`")
+        if sum(s.weight for s in self.sources) <= 0:
+            raise ConfigError("sources", "weights sum to zero; give at least one source a positive weight")
+        if not 0 < self.val_fraction < 1:
+            raise ConfigError("val_fraction", f"must be between 0 and 1, got {self.val_fraction}")
+
+    @property
+    def weights(self) -> list[float]:
+        total = sum(s.weight for s in self.sources)
+        return [s.weight / total for s in self.sources]
+
+
+@dataclass
+class TrainConfig:
+    mix: MixtureConfig
+    """What to train on."""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The Transformer's shape."""
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    """How to tokenize the mix."""
+    tokens: int = 10_000_000
+    """Token budget: training steps = tokens / (batch_size * block_size), rounded up."""
+    batch_size: int = 32
+    """Global batch in sequences per optimiser step, summed over all processes."""
+    micro_batch_size: int = 0
+    """Sequences per forward pass and process (gradient accumulation); 0 = batch_size / processes."""
+    lr: float = 1e-3
+    """Peak learning rate of AdamW, reached after warm-up."""
+    min_lr: float = 1e-4
+    """Learning rate at the end of the cosine decay."""
+    warmup: float = 0.05
+    """Fraction of the steps spent in linear warm-up."""
+    weight_decay: float = 0.1
+    """AdamW weight decay, applied to matrices only (not to norms)."""
+    beta1: float = 0.9
+    """AdamW beta1."""
+    beta2: float = 0.95
+    """AdamW beta2."""
+    grad_clip: float = 1.0
+    """Clip the global gradient norm to this; 0 = no clipping."""
+    eval_interval: int = 200
+    """Steps between per-source validation losses (always evaluated at the end); 0 = only at the end."""
+    eval_tokens: int = 65536
+    """Validation tokens per source (fewer if its held-out split is smaller)."""
+    log_interval: int = 10
+    """Steps between progress lines."""
+    checkpoint_interval: int = 200
+    """Steps between checkpoints (always written at the end); 0 = only at the end."""
+    seed: int = 1337
+    """Seeds the initial weights and the batch plan: batch = f(seed, step), so a resumed run repeats exactly."""
+    dtype: str = "float32"
+    """float32, or bfloat16 (autocast: bf16 matmuls, fp32 weights and optimiser)."""
+    threads: int = 0
+    """Torch threads per process; 0 = CPU cores / processes."""
+    cache_dir: str = ""
+    """Where tokenizers and token shards are cached by content; "" = $TRAIN_CACHE or ~/.cache/curate/train."""
+
+    def __post_init__(self):
+        for key in ("tokens", "batch_size", "eval_tokens", "log_interval"):
+            _positive(self, key)
+        for key in ("lr", "min_lr", "weight_decay", "grad_clip", "micro_batch_size", "eval_interval",
+                    "checkpoint_interval", "threads"):
+            if getattr(self, key) < 0:
+                raise ConfigError(key, f"must be >= 0, got {getattr(self, key)}")
+        if self.lr <= 0:
+            raise ConfigError("lr", f"must be > 0, got {self.lr}")
+        if not 0 <= self.warmup < 1:
+            raise ConfigError("warmup", f"must be a fraction in [0, 1), got {self.warmup}")
+        if self.dtype not in ("float32", "bfloat16"):
+            raise ConfigError("dtype", f"must be float32 or bfloat16, got {self.dtype!r}")
+        if self.micro_batch_size and self.batch_size % self.micro_batch_size:
+            raise ConfigError("micro_batch_size", f"{self.micro_batch_size} must divide batch_size {self.batch_size}")
+
+    @property
+    def steps(self) -> int:
+        return -(-self.tokens // (self.batch_size * self.model.block_size))
+
+    @property
+    def cache_path(self) -> Path:
+        return Path(self.cache_dir or os.environ.get("TRAIN_CACHE") or Path.home() / ".cache/curate/train")
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _positive(obj, key: str) -> None:
+    if getattr(obj, key) <= 0:
+        raise ConfigError(key, f"must be > 0, got {getattr(obj, key)}")
+
+
+def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> TrainConfig:
+    """Read a YAML config, apply `key=value` overrides (dotted keys, `mix.sources.0.weight=2`), parse and check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("", f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError("", f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    for item in overrides:
+        apply_override(raw, item)
+    return parse(TrainConfig, raw)
+
+
+def reference() -> list[tuple[str, str]]:
+    """(dotted key, doc) of every TrainConfig field: what `train run --help` lists."""
+    return config_reference(TrainConfig)

@@ -1,0 +1,124 @@
+"""Mixture sampler over token shards: source ~ weights, window ~ uniform over that source's training shard.
+
+The global batch of a step is a pure function of (seed, step): rank r of W processes takes rows
+[r * B / W, (r + 1) * B / W) of it, and gradient accumulation splits those further. So a resumed run sees exactly
+the batches it would have seen, and 1 or 2 processes see the same global batch.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from train.errors import DataError
+
+
+@dataclass
+class Shards:
+    """One source's token streams (memory-mapped) and its weight in the mix."""
+
+    name: str
+    weight: float
+    train: np.ndarray
+    val: np.ndarray
+
+    @classmethod
+    def open(cls, name: str, weight: float, directory: Path, block_size: int, label: str = "") -> Shards:
+        meta = json.loads((directory / "meta.json").read_text())
+        splits = {}
+        for split in ("train", "val"):
+            n = meta["tokens"][split]
+            if n < block_size + 1:
+                hint = "raise mix.val_fraction" if split == "val" else "lower mix.val_fraction"
+                raise DataError(
+                    f"{label or name}: its {split} split has {n} tokens ({meta['docs'][split]} documents), "
+                    f"fewer than block_size + 1 = {block_size + 1}; add documents or {hint}"
+                )
+            splits[split] = np.memmap(directory / f"{split}.bin", dtype=meta["dtype"], mode="r", shape=(n,))
+        return cls(name, weight, splits["train"], splits["val"])
+
+
+class MixtureSampler:
+    def __init__(self, shards: list[Shards], block_size: int, batch_size: int, seed: int):
+        self.shards = shards
+        self.T = block_size
+        self.B = batch_size
+        self.seed = seed
+        weights = np.array([s.weight for s in shards], dtype=np.float64)
+        self.p = weights / weights.sum()
+
+    def plan(self, step: int) -> tuple[np.ndarray, np.ndarray]:
+        """The global batch of `step`: source index (B,) and window start (B,) of each sequence."""
+        rng = np.random.default_rng([self.seed, step])
+        src = rng.choice(len(self.shards), size=self.B, p=self.p)
+        u = rng.random(self.B)
+        n_windows = np.array([len(s.train) - self.T for s in self.shards])[src]  # starts 0 .. len - T - 1
+        start = np.minimum((u * n_windows).astype(np.int64), n_windows - 1)
+        return src, start
+
+    def batch(self, step: int, rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Inputs x (b, T), next-token targets y (b, T) and source index (b,) for `rows` of the global batch."""
+        src, start = self.plan(step)
+        src, start = src[rows], start[rows]
+        windows = np.stack([self.shards[s].train[i : i + self.T + 1] for s, i in zip(src, start)]).astype(np.int64)
+        w = torch.from_numpy(windows)  # (b, T + 1)
+        return w[:, :-1].contiguous(), w[:, 1:].contiguous(), torch.from_numpy(src)
+
+    def tokens_per_source(self, step: int) -> np.ndarray:
+        """Training tokens each source contributes to the global batch of `step` (S,)."""
+        src, _ = self.plan(step)
+        return np.bincount(src, minlength=len(self.shards)) * self.T
+
+    def val_windows(self, source: int, max_tokens: int) -> np.ndarray:
+        """Consecutive, non-overlapping validation windows of T + 1 tokens (n, T + 1): the same every evaluation."""
+        val = self.shards[source].val
+        n = max(1, min(max_tokens // self.T, (len(val) - 1) // self.T))
+        return np.stack([val[i * self.T : i * self.T + self.T + 1] for i in range(n)]).astype(np.int64)
+
+
+def unigram_baseline(shards: Shards, vocab_size: int, block_size: int, max_tokens: int) -> float:
+    """Cross-entropy (nats/token) of the validation windows under the source's training-token frequencies
+    (add-one smoothed): the loss a model that ignores context would reach. A trained model must beat it."""
+    counts = np.bincount(shards.train, minlength=vocab_size).astype(np.float64) + 1.0
+    logp = np.log(counts / counts.sum())
+    n = max(1, min(max_tokens // block_size, (len(shards.val) - 1) // block_size))
+    targets = shards.val[1 : n * block_size + 1]  # the tokens val_windows predicts
+    return float(-logp[targets].mean())
+
+
+@dataclass
+class Prepared:
+    """What the training loop needs from the data side: a tokenizer and, per source, its shards."""
+
+    tokenizer_dir: Path
+    vocab_size: int
+    names: list[str]
+    weights: list[float]
+    shard_dirs: list[Path]
+
+    def open(self, block_size: int) -> list[Shards]:
+        return [Shards.open(n, w, d, block_size, f"mix.sources[{i}] ({n})")
+                for i, (n, w, d) in enumerate(zip(self.names, self.weights, self.shard_dirs))]
+
+
+def prepare(config) -> Prepared:
+    """Check every source, then train (or reuse) the tokenizer and build (or reuse) the token shards.
+    All bad-input errors surface here, before a model is built."""
+    from train import tokenizer
+    from train.sources import open_source
+
+    mix = config.mix
+    sources = [open_source(s, i) for i, s in enumerate(mix.sources)]
+    cache = config.cache_path
+    tok_dir = tokenizer.train_or_reuse(sources, mix, config.tokenizer, cache)
+    vocab_size = tokenizer.load(tok_dir).vocab_size()
+    if config.model.vocab_size and config.model.vocab_size < vocab_size:
+        raise DataError(f"model.vocab_size {config.model.vocab_size} is smaller than the tokenizer's {vocab_size}")
+    shard_dirs = [tokenizer.build_shards(s, tok_dir, mix.val_fraction, cache) for s in sources]
+    prepared = Prepared(tok_dir, vocab_size, [s.name for s in mix.sources], mix.weights, shard_dirs)
+    prepared.open(config.model.block_size)  # fail now on a split too small for one window
+    return prepared

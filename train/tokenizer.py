@@ -1,0 +1,159 @@
+"""SentencePiece training and encoding -> token shards + index, both cached by content.
+
+Tokenizer: BPE with byte fallback (no <unk> in practice), trained on a sample drawn from every source in
+proportion to its weight. Whitespace is kept as is (identity normalisation, no dummy prefix), so code indentation
+survives and the Hugging Face LlamaTokenizer (Metaspace, prepend_scheme "never") reproduces the ids exactly.
+
+Shards, per source: `train.bin` / `val.bin` hold each document as [<s>] + ids, concatenated (uint16 while the
+vocabulary fits); `train.idx.parquet` / `val.idx.parquet` map document id -> (offset, length) in tokens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from train.config import MixtureConfig, TokenizerConfig
+from train.errors import ConfigError, DataError
+from train.sources import Source, is_val
+
+SHARD_FORMAT = 1
+BOS_ID = 1
+SPM_OPTIONS = {
+    "model_type": "bpe",
+    "byte_fallback": True,
+    "character_coverage": 0.9995,
+    "normalization_rule_name": "identity",  # keep text byte-exact: code, Unicode, whitespace
+    "remove_extra_whitespaces": False,
+    "add_dummy_prefix": False,  # HF's Metaspace cannot reproduce SentencePiece's dummy prefix before a leading space
+    "split_digits": True,
+    "allow_whitespace_only_pieces": True,
+    "max_sentence_length": 16384,
+    "unk_id": 0,
+    "bos_id": 1,
+    "eos_id": 2,
+    "pad_id": -1,
+}
+INDEX_SCHEMA = pa.schema([("id", pa.string()), ("offset", pa.int64()), ("length", pa.int64())])
+LINE_CHARS = 4096  # SentencePiece trains on lines; longer ones are cut (max_sentence_length is in bytes)
+
+
+def load(tokenizer_dir: str | Path):
+    """The SentencePiece processor in `tokenizer_dir/tokenizer.model`."""
+    import sentencepiece as spm
+
+    path = Path(tokenizer_dir) / "tokenizer.model"
+    if not path.is_file():
+        raise ConfigError("tokenizer.dir", f"no tokenizer.model in {tokenizer_dir}")
+    return spm.SentencePieceProcessor(model_file=str(path))
+
+
+def training_lines(sources: list[Source], mix: MixtureConfig, chars: int) -> list[str]:
+    """Lines sampled from each source in proportion to its weight (sources of weight 0 contribute nothing)."""
+    lines = []
+    for source, weight in zip(sources, mix.weights):
+        budget = int(chars * weight)
+        for text in source.sample_text(budget, mix.val_fraction) if budget else ():
+            for line in text.split("\n"):
+                lines.extend(line[i : i + LINE_CHARS] for i in range(0, len(line), LINE_CHARS) if line[i:].strip())
+    return lines
+
+
+def train_or_reuse(sources: list[Source], mix: MixtureConfig, config: TokenizerConfig, cache: Path) -> Path:
+    """The tokenizer directory for this mix: `config.dir` if set, else trained once per distinct sample."""
+    if config.dir:
+        load(config.dir)  # fail early on a directory without a model
+        return Path(config.dir)
+    import sentencepiece as spm
+
+    lines = training_lines(sources, mix, config.sample_chars)
+    options = {**SPM_OPTIONS, "vocab_size": config.vocab_size}
+    h = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
+    for line in lines:
+        h.update(line.encode())
+        h.update(b"\n")
+    out = cache / "tokenizers" / h.hexdigest()[:24]
+    if (out / "tokenizer.model").is_file():
+        return out
+    model = io.BytesIO()
+    try:
+        spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, minloglevel=2,
+                                       num_threads=os.cpu_count() or 1, **options)
+    except RuntimeError as e:
+        limit = re.search(r"value <= (\d+)", str(e))
+        if limit:
+            raise ConfigError(
+                "tokenizer.vocab_size",
+                f"{config.vocab_size} is more than the sampled text supports (at most {limit.group(1)}); "
+                "lower it or raise tokenizer.sample_chars",
+            ) from None
+        raise DataError(f"SentencePiece training failed: {str(e).splitlines()[0]}") from None
+    meta = {"vocab_size": config.vocab_size, "lines": len(lines), "chars": sum(map(len, lines)), "options": options}
+    with _publish(out) as tmp:
+        (tmp / "tokenizer.model").write_bytes(model.getvalue())
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache: Path) -> Path:
+    """Token shards and index of one source, cached under (tokenizer, Parquet content, where, val_fraction)."""
+    model_bytes = (tokenizer_dir / "tokenizer.model").read_bytes()
+    key = hashlib.sha256(
+        f"{SHARD_FORMAT}|{hashlib.sha256(model_bytes).hexdigest()}|{source.fingerprint()}|{val_fraction}".encode()
+    ).hexdigest()[:24]
+    out = cache / "shards" / key
+    if (out / "meta.json").is_file():
+        return out
+    sp = load(tokenizer_dir)
+    dtype = np.uint16 if sp.vocab_size() <= 2**16 else np.uint32
+    splits = ("train", "val")
+    with _publish(out) as tmp, contextlib.ExitStack() as stack:
+        files = {split: stack.enter_context(open(tmp / f"{split}.bin", "wb")) for split in splits}
+        index = {split: {"id": [], "offset": [], "length": []} for split in splits}
+        offset = dict.fromkeys(splits, 0)
+        for ids, texts in source.iter_docs():
+            for doc_id, tokens in zip(ids, sp.encode(texts, num_threads=os.cpu_count() or 1)):
+                split = "val" if is_val(doc_id, val_fraction) else "train"
+                files[split].write(np.asarray([BOS_ID, *tokens], dtype=dtype).tobytes())
+                for col, value in zip(("id", "offset", "length"), (doc_id, offset[split], len(tokens) + 1)):
+                    index[split][col].append(value)
+                offset[split] += len(tokens) + 1
+        for split in splits:
+            files[split].close()
+            pq.write_table(pa.table(index[split], schema=INDEX_SCHEMA), tmp / f"{split}.idx.parquet")
+        meta = {"source": source.config.name, "dtype": np.dtype(dtype).name, "vocab_size": sp.vocab_size(),
+                "docs": {s: len(index[s]["id"]) for s in splits}, "tokens": offset}
+        (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
+class _publish:
+    """Build a directory under a temporary name and rename it into place: nothing half-written is ever visible,
+    and two processes racing to build the same cache entry both end up with a complete one."""
+
+    def __init__(self, out: Path):
+        self.out = out
+
+    def __enter__(self) -> Path:
+        self.out.parent.mkdir(parents=True, exist_ok=True)
+        self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=self.out.parent))
+        return self.tmp
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            try:
+                os.rename(self.tmp, self.out)
+            except OSError:  # another process published it first
+                pass
+        shutil.rmtree(self.tmp, ignore_errors=True)
