@@ -1,0 +1,224 @@
+"""The stages of minhash_dedup_v1 hidden behind its one YAML entry: signatures, buckets, clusters.
+
+1. ``Signatures`` (the pre-step, at the end of the segment before the split): band keys, sketch and keeper facts
+   of every document, appended to ``sigs/<rank>.*`` (nothing held per document in memory);
+2. ``Buckets`` (``min(tasks, bands)`` tasks, band b in task b % tasks): the candidate pairs of its bands;
+3. ``Clusters`` (one task): pairs whose estimated Jaccard reaches the threshold are joined (union-find), each
+   cluster's keeper chosen by the rule of :func:`curate.steps._minhash_cluster.keepers`, one row per clustered
+   document written to ``clusters.parquet``, which the step reads at the start of the next segment.
+
+Each stage is a datatrove stage with its own completion markers, so a killed run resumes at the stage (and task)
+it was in; each writes its files atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from datatrove.pipeline.base import PipelineStep
+
+from curate.plan import bucket_bytes, cluster_bytes
+from curate.signals.minhash import MinHasher, estimate_jaccard
+from curate.steps._minhash_cluster import band_pairs, components, keepers, unpack
+from curate.steps._minhash_files import CLUSTERS_SCHEMA, META, SigFiles, save_atomic
+from curate.steps.base import Step, write_stats
+
+NAME = "minhash_dedup_v1"
+
+
+class Signatures(Step):
+    """Runs before the split: appends each document's band keys, sketch and keeper facts to this rank's files."""
+
+    name = NAME
+    batch_size = 64  # documents per call; hashed in groups of 1 MB of text (curate.signals.minhash.GROUP)
+
+    def __init__(self, params, layout, stage, index, files: SigFiles):
+        super().__init__(params, layout, stage, index)
+        self.files = files
+        self._writer = None
+
+    def setup(self) -> None:
+        p = self.params
+        self._hasher = MinHasher(p.ngram, p.bands, p.rows, p.seed)
+        self._source_rank = {s: i for i, s in enumerate(p.prefer_sources)}
+
+    def apply_batch(self, docs):
+        cpu = time.process_time()
+        keys, sketch, counts = self._hasher.signatures([d.text for d in docs])
+        meta = np.empty(len(docs), META)
+        meta["chars"] = [len(d.text) for d in docs]
+        meta["shingles"] = counts
+        unlisted = len(self._source_rank)
+        meta["source_rank"] = [self._source_rank.get(d.metadata.get("source"), unlisted) for d in docs]
+        if self._writer is None:
+            self._writer = self.files.writer(self.rank)
+        self._writer.write(keys, sketch, meta)  # last: a batch that raised above wrote nothing
+        self.count("no_shingles", int((counts == 0).sum()))
+        self.count("cpu_seconds", time.process_time() - cpu)
+        return [None] * len(docs)
+
+    def finish(self, rank: int) -> None:
+        if self._writer is None:  # an empty shard still gets (empty) files: every rank has its row count
+            self._writer = self.files.writer(rank)
+        self._writer.close()
+        self._writer = None
+        # the documents are counted once, by the filter half after the split
+        kept = ("seconds", "cpu_seconds", "no_shingles")
+        self.counts = Counter({k: v for k, v in self.counts.items() if k[0] in kept})
+        self.counts[("peak_rss_gb", None)] = peak_rss_gb()
+        super().finish(rank)
+
+
+def peak_rss_gb() -> float:
+    """Peak resident set of this process so far, GB (Linux reports ru_maxrss in KiB)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024 / 1e9
+
+
+class _GlobalStage(PipelineStep):
+    type = "curate"
+
+    def __init__(self, step, files: SigFiles, segment_dir: str):
+        super().__init__()
+        self.params, self.layout, self.index = step.params, step.layout, step.index
+        self.files = files
+        self.segment_dir = segment_dir
+
+    def _write_stats(self, rank: int, counts: Counter, cpu0: float) -> None:
+        counts.update(peak_rss_gb=peak_rss_gb(), cpu_seconds=time.process_time() - cpu0)
+        rows = Counter({(k, None): v for k, v in counts.items()})
+        write_stats(self.layout, self.stage, self.index, NAME, rank, rows)
+
+    def check_memory(self, planned_bytes: float, counts: Counter, what: str) -> None:
+        """Compare the planned peak with ``max_memory_gb``: warn (a log line) or fail; the plan goes to stats."""
+        from curate.plan import check_memory
+
+        counts["planned_memory_gb"] = check_memory(planned_bytes, self.params, what)
+
+
+class Buckets(_GlobalStage):
+    name = "minhash_buckets"
+
+    def __init__(self, step, files, segment_dir, stage: str):
+        super().__init__(step, files, segment_dir)
+        self.stage = stage
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        t0, cpu0, counts = time.perf_counter(), time.process_time(), Counter()
+        ranks, offsets = self.files.offsets()
+        self.check_memory(bucket_bytes(offsets[-1]), counts, f"bucket task for {offsets[-1]:,} documents")
+        # documents without shingles (fewer than ngram words) have no keys to compare
+        index = [o + np.flatnonzero(self.files.column(r, "meta", "shingles") > 0) for r, o in zip(ranks, offsets)]
+        pairs = np.empty(0, np.uint64)
+        for band in range(rank, self.params.bands, world_size):
+            keys = np.concatenate(
+                [self.files.column(r, "keys", band)[i - o] for r, o, i in zip(ranks, offsets, index)]
+                or [np.empty(0, np.uint64)]
+            )
+            found = band_pairs(keys, np.concatenate(index or [np.empty(0, np.int64)]))
+            counts["band_pairs"] += len(found)
+            pairs = np.unique(np.concatenate([pairs, found]))
+        save_atomic(self.files.pairs_path(rank), pairs)
+        counts["seconds"] = time.perf_counter() - t0
+        self._write_stats(rank, counts, cpu0)
+        return iter(())
+
+
+class Clusters(_GlobalStage):
+    name = "minhash_clusters"
+
+    def __init__(self, step, files, segment_dir, stage: str, bucket_tasks: int):
+        super().__init__(step, files, segment_dir)
+        self.stage, self.bucket_tasks = stage, bucket_tasks
+
+    def run(self, data=None, rank: int = 0, world_size: int = 1):
+        if self.files.clusters_path.exists():  # written last, atomically: an earlier attempt did all the work
+            return iter(())
+        t0, cpu0, counts = time.perf_counter(), time.process_time(), Counter()
+        ranks, offsets = self.files.offsets()
+        paths = [self.files.pairs_path(t) for t in range(self.bucket_tasks)]
+        n_pairs = sum(len(np.load(p, mmap_mode="r")) for p in paths)  # the header only: pairs before any load
+        self.check_memory(
+            cluster_bytes(offsets[-1], n_pairs),
+            counts,
+            f"cluster task for {offsets[-1]:,} documents and {n_pairs:,} candidate pairs",
+        )
+        pairs = np.unique(np.concatenate([np.load(p) for p in paths]))
+        u, v = unpack(pairs)
+        del pairs
+        nodes = np.unique(np.concatenate([u, v]))  # every document of a candidate pair, in input order
+        sketch = self._rows(nodes, ranks, offsets, "sketch")
+        iu, iv = np.searchsorted(nodes, u), np.searchsorted(nodes, v)
+        del u, v
+        ok = _similarity(sketch, iu, iv) >= self.params.threshold
+        counts.update(candidate_pairs=len(ok), joined_pairs=int(ok.sum()))
+        label = components(iu[ok], iv[ok], len(nodes))
+        del iu, iv, ok
+        meta = self._rows(nodes, ranks, offsets, "meta")
+        keep = keepers(label, meta["source_rank"], meta["chars"], nodes)
+        size = np.bincount(label, minlength=len(nodes))[label]
+        clustered = np.flatnonzero(size >= 2)
+        sim = _similarity(sketch, clustered, keep[clustered]).astype(np.float32)
+        table = self._table(nodes, clustered, keep, size, sim, ranks, offsets)
+        counts.update(
+            clusters=int((keep[clustered] == clustered).sum()),
+            clustered_docs=len(clustered),
+            largest_cluster=int(size.max(initial=0)),
+            seconds=time.perf_counter() - t0,
+        )
+        self._write_stats(rank, counts, cpu0)
+        path = self.files.clusters_path
+        pq.write_table(table, path.with_name(path.name + ".tmp"), row_group_size=1 << 16)
+        path.with_name(path.name + ".tmp").replace(path)
+        self.files.remove_inputs()  # the signatures and pairs are not needed again (240 bytes a document)
+        return iter(())
+
+    def _rows(self, nodes: np.ndarray, ranks: list[int], offsets: np.ndarray, kind: str) -> np.ndarray:
+        """Rows of ``kind`` for the global indices ``nodes`` (sorted), read shard by shard."""
+        lo = np.searchsorted(nodes, offsets)
+        parts = [self.files.select(r, kind, nodes[lo[i] : lo[i + 1]] - offsets[i]) for i, r in enumerate(ranks)]
+        return np.concatenate(parts) if parts else self.files.empty(kind)
+
+    def _ids(self, index: np.ndarray, ranks: list[int], offsets: np.ndarray) -> pa.Array:
+        """The ``id`` of the documents at global indices ``index`` (sorted, unique), from the segment shards."""
+        lo = np.searchsorted(index, offsets)
+        parts = []
+        for i, r in enumerate(ranks):
+            if lo[i + 1] > lo[i]:
+                ids = pq.read_table(Path(self.segment_dir) / f"{r:05d}.parquet", columns=["id"])["id"]
+                parts.append(ids.take(pa.array(index[lo[i] : lo[i + 1]] - offsets[i])).combine_chunks())
+        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+
+    def _table(self, nodes, clustered, keep, size, sim, ranks, offsets) -> pa.Table:
+        """One row per clustered document: its shard and row, cluster (kept id), size, duplicate_of, similarity."""
+        glob, keeper_glob = nodes[clustered], nodes[keep[clustered]]
+        kept_ids, where = np.unique(keeper_glob, return_inverse=True)
+        cluster = self._ids(kept_ids, ranks, offsets).take(pa.array(where))
+        is_keeper = keeper_glob == glob
+        shard = np.searchsorted(offsets, glob, side="right") - 1
+        return pa.table(
+            {
+                "shard": pa.array(np.asarray(ranks, np.int32)[shard] if len(ranks) else shard, pa.int32()),
+                "row": pa.array(glob - offsets[shard], pa.int64()),
+                "cluster": cluster,
+                "size": pa.array(size[clustered], pa.int32()),
+                "duplicate_of": pc.if_else(pa.array(is_keeper), pa.nulls(len(glob), pa.string()), cluster),
+                "similarity": pa.array(sim, pa.float32(), mask=is_keeper),
+            },
+            schema=CLUSTERS_SCHEMA,
+        )
+
+
+def _similarity(sketch: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:
+    """Estimated Jaccard of the node pairs (a[i], b[i]), a chunk at a time (a (chunk, 112) bool temporary)."""
+    out = np.empty(len(a), np.float64)
+    for s in range(0, len(a), chunk):
+        out[s : s + chunk] = estimate_jaccard(sketch[a[s : s + chunk]], sketch[b[s : s + chunk]])
+    return out
