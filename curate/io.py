@@ -16,21 +16,33 @@ import pyarrow.parquet as pq
 
 
 class ParquetShardWriter:
-    """Buffers rows and writes row groups of ``rows_per_group`` into ``path`` with a declared ``schema``."""
+    """Buffers rows and writes a row group every ``rows_per_group`` rows or ``bytes_per_group`` bytes of text
+    (whichever comes first, so 2,000 whole books never sit in memory) into ``path`` with a declared ``schema``."""
 
-    def __init__(self, path: Path | str, schema: pa.Schema, rows_per_group: int = 2000, compression: str = "zstd"):
+    def __init__(
+        self,
+        path: Path | str,
+        schema: pa.Schema,
+        rows_per_group: int = 2000,
+        compression: str = "zstd",
+        bytes_per_group: int = 64 << 20,
+    ):
         self.path = Path(path)
         self.schema = schema
         self.rows_per_group = rows_per_group
+        self.bytes_per_group = bytes_per_group
         self.compression = compression
         self.rows = 0
         self._buf: list[dict] = []
+        self._buf_bytes = 0
         self._writer: pq.ParquetWriter | None = None
         self._tmp = self.path.with_name(self.path.name + ".tmp")
 
     def write(self, row: dict) -> None:
         self._buf.append(row)
-        if len(self._buf) >= self.rows_per_group:
+        text = row.get("text")
+        self._buf_bytes += len(text) if isinstance(text, str) else 0  # characters: a cheap bound on the bytes held
+        if len(self._buf) >= self.rows_per_group or self._buf_bytes >= self.bytes_per_group:
             self._flush()
 
     def _flush(self) -> None:
@@ -41,6 +53,7 @@ class ParquetShardWriter:
             self._writer.write_table(pa.Table.from_pylist(self._buf, schema=self.schema))
             self.rows += len(self._buf)
             self._buf = []
+            self._buf_bytes = 0
 
     def close(self) -> None:
         self._flush()

@@ -31,7 +31,7 @@ def test_run_directory_contract(tmp_path, tiny_pipeline):
         assert col in docs.column_names
     info = json.loads((out / "run.json").read_text())
     assert info["status"] == "complete" and info["wall_seconds"] >= 0
-    assert info["config"]["steps"] == [{"exact_dedup_v1": {}}] and info["versions"]["datatrove"] == "0.10.1"
+    assert info["config"]["steps"] == [{"exact_dedup_v1": {"prefer_sources": []}}] and info["versions"]["datatrove"] == "0.10.1"
     # 12 real documents + 2 copies read; 1 invalid line counted with its file; the 2 copies rejected with the keeper
     assert info["docs"] == 12 and info["rejects"] == 2
     rejected = rows(out, "SELECT id, step, reason, duplicate_of FROM rejects ORDER BY id")
@@ -114,3 +114,28 @@ def test_shards_load_with_hf_datasets(tmp_path, tiny_pipeline):
     ds = load_dataset("parquet", data_files=str(tmp_path / "run" / "docs" / "*.parquet"), split="train",
                       cache_dir=str(tmp_path / "hf"))
     assert len(ds) == 12 and set(ds.column_names) >= {"id", "text", "source", "lang"}
+
+
+def test_exact_dedup_keeps_the_preferred_source(tmp_path, jsonl_input):
+    """A copy in a later task from a preferred source wins over the first occurrence (prefer_sources)."""
+    import json as _json
+
+    from tests.conftest import stdlib_docs
+
+    book = stdlib_docs(1)[0]
+    (tmp_path / "z-web.jsonl").write_text(_json.dumps({"id": "web-copy", "text": book["text"], "src": "web"}) + "\n")
+    (tmp_path / "zz-books.jsonl").write_text(_json.dumps({"id": "the-book", "text": book["text"], "src": "books"}))
+    pipeline = tmp_path / "pref.yaml"
+    pipeline.write_text(
+        f"""name: pref
+source: mixed
+input: {{reader: jsonl_v1, paths: ["{tmp_path}/z*.jsonl"], params: {{source_field: src}}}}
+steps:
+  - exact_dedup_v1: {{prefer_sources: [books, web]}}
+output: {tmp_path / "pref"}
+executor: {{type: local, tasks: 2, workers: 1}}
+"""
+    )
+    run(["run", str(pipeline)])
+    assert rows(tmp_path / "pref", "SELECT id, source FROM docs") == [("the-book", "books")]
+    assert rows(tmp_path / "pref", "SELECT id, duplicate_of FROM rejects") == [("web-copy", "the-book")]

@@ -1,8 +1,9 @@
 """exact_dedup_v1: drop documents whose normalised text equals an earlier document's.
 
-Normalisation: NFKC, case-fold, whitespace collapsed (``curate.signals.dedup``). The first occurrence in input order
-(task rank, then position) is kept; the others are rejected as ``exact_duplicate`` with ``duplicate_of`` = the kept id,
-and the kept one carries ``exact_dup__copies`` (how many documents share its text).
+Normalisation: NFKC, case-fold, whitespace collapsed (``curate.signals.dedup``). Keeper rule: the copy whose
+``source`` comes first in ``prefer_sources`` (sources not listed come after), then the first in input order (task
+rank, then position). The others are rejected as ``exact_duplicate`` with ``duplicate_of`` = the kept id, and the kept
+one carries ``exact_dup__copies`` (how many documents share its text). ``minhash_dedup_v1`` uses the same preference.
 
 Memory: the one index task holds 8 bytes of hash plus 8 of position per document, and the ids of documents that have
 copies: ~24 bytes a document (24 MB per million).
@@ -12,11 +13,13 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import ClassVar
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
+from pydantic import Field
 
 from curate.registry import register
 from curate.signals.dedup import text_hash
@@ -28,7 +31,11 @@ DROPS_SCHEMA = pa.schema([("shard", pa.int32()), ("row", pa.int64()), ("duplicat
 
 
 class ExactDedupParams(Params):
-    pass
+    prefer_sources: list[str] = Field(
+        default_factory=list,
+        description="Keep the copy from the earliest of these sources (e.g. [books, code, web]: a web page that "
+        "copies a book loses); then the first in input order. curate's rule, as minhash_dedup_v1's.",
+    )
 
 
 class _Hash(Step):
@@ -38,7 +45,6 @@ class _Hash(Step):
 
     def apply(self, doc):
         doc.metadata[HASH] = text_hash(doc.text)
-        return None
 
     def finish(self, rank: int) -> None:
         # the documents are counted once, by the filter half after the split; this half only adds its time
@@ -50,27 +56,37 @@ class _Index(PipelineStep):
     type = "curate"
     name = "exact_dedup_index"
 
-    def __init__(self, segment_dir: str, out: str):
+    def __init__(self, segment_dir: str, out: str, prefer_sources: list[str]):
         super().__init__()
         self.segment_dir = segment_dir
         self.out = out
+        self.prefer_sources = prefer_sources
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         from curate.io import ParquetShardWriter
 
         files = sorted(Path(self.segment_dir).glob("*.parquet"))
-        tables = [pq.read_table(f, columns=["id", HASH]) for f in files]
+        tables = [pq.read_table(f, columns=["id", "source", HASH]) for f in files]
+        n = sum(t.num_rows for t in tables)
         shard = np.concatenate([np.full(t.num_rows, int(f.stem), np.int32) for f, t in zip(files, tables)] or [[]])
         row = np.concatenate([np.arange(t.num_rows) for t in tables] or [[]]).astype(np.int64)
         hashes = np.concatenate([t[HASH].to_numpy(zero_copy_only=False) for t in tables] or [[]]).astype(np.int64)
-        ids = pa.chunked_array([t["id"] for t in tables], type=pa.string()) if tables else pa.chunked_array([], pa.string())
-        _, first, inverse, counts = np.unique(hashes, return_index=True, return_inverse=True, return_counts=True)
+        rank_of = {s: i for i, s in enumerate(self.prefer_sources)}
+        sources = [s for t in tables for s in t["source"].to_pylist()]
+        pref = np.array([rank_of.get(s, len(rank_of)) for s in sources], dtype=np.int32).reshape(n)
+        ids = pa.chunked_array([t["id"] for t in tables], type=pa.string()) if tables else None
+        # sort by (hash, preference, input order): the first of each run of equal hashes is its keeper
+        order = np.lexsort((row, shard, pref, hashes))
+        sorted_hashes = hashes[order]
+        starts = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]] if n else np.zeros(0, bool)
+        group = np.cumsum(starts) - 1
+        keeper = order[np.flatnonzero(starts)][group]
+        copies = np.bincount(group)[group] if n else group
         with ParquetShardWriter(self.out, DROPS_SCHEMA) as w:
-            for i in np.flatnonzero(counts[inverse] > 1):
-                keeper = first[inverse[i]]
-                dup_of = None if keeper == i else ids[int(keeper)].as_py()
-                w.write({"shard": int(shard[i]), "row": int(row[i]), "duplicate_of": dup_of,
-                         "copies": int(counts[inverse[i]])})
+            for pos in np.flatnonzero(copies > 1):
+                i, k = order[pos], keeper[pos]
+                w.write({"shard": int(shard[i]), "row": int(row[i]), "copies": int(copies[pos]),
+                         "duplicate_of": None if k == i else ids[int(k)].as_py()})
         return iter(())
 
 
@@ -80,8 +96,8 @@ class ExactDedup(GlobalStep):
 
     name = "exact_dedup_v1"
     Params = ExactDedupParams
-    signals = {HASH: pa.int64(), COPIES: pa.int32()}
-    reasons = {"exact_duplicate": "same text as an earlier document after NFKC, case-folding and whitespace collapse"}
+    signals: ClassVar[dict[str, pa.DataType]] = {HASH: pa.int64(), COPIES: pa.int32()}
+    reasons: ClassVar[dict[str, str]] = {"exact_duplicate": "same text as an earlier document after NFKC, case-folding and whitespace collapse"}
 
     def _drops_path(self) -> Path:
         return self.layout.work / f"exact_dedup_{self.index:02d}" / "drops.parquet"
@@ -90,7 +106,8 @@ class ExactDedup(GlobalStep):
         return _Hash(self.params, self.layout, self.stage, self.index)
 
     def global_stages(self, segment_dir, tasks: int):
-        return [(f"exact_dedup_{self.index:02d}", [_Index(str(segment_dir), str(self._drops_path()))], 1)]
+        index = _Index(str(segment_dir), str(self._drops_path()), list(self.params.prefer_sources))
+        return [(f"exact_dedup_{self.index:02d}", [index], 1)]
 
     _drops_rank = None
 
