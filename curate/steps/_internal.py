@@ -59,6 +59,27 @@ def quiet_datatrove() -> None:
     base.add_task_logger = add_task_logger
     dt_logging.setup_default_logger = _console
     _console()
+    _describe_steps_in_executor_json(base)
+
+
+def _describe_steps_in_executor_json(base) -> None:
+    """datatrove writes each stage's executor.json from every step's ``__dict__``; a curate step holds run-time state
+    there (compiled rules keyed by tuples, loaded models) that is not JSON. Describe a curate step by its registry name
+    and resolved parameters instead: that is also what a person reading executor.json wants to see."""
+    from curate.steps.base import Step
+
+    encoder = base.ExecutorJSONEncoder
+    if getattr(encoder.default, "_curate", False):
+        return
+    original = encoder.default
+
+    def default(self, o):
+        if isinstance(o, Step):
+            return {"step": o.name, "stage": o.stage, "params": o.params.model_dump(mode="json")}
+        return original(self, o)
+
+    default._curate = True
+    encoder.default = default
 
 
 class SegmentReader(PipelineStep):
