@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -23,6 +24,16 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except CurateError as e:
             raise click.ClickException(str(e)) from None
+        except (click.ClickException, click.exceptions.Exit, click.Abort, KeyboardInterrupt):
+            raise
+        except Exception as e:
+            if os.environ.get("CURATE_DEBUG"):
+                raise
+            # a task failed on something unforeseen: one line here, the traceback in the task's log file
+            raise click.ClickException(
+                f"{type(e).__name__}: {e} (the traceback is in the run's _work/logs/*/logs/task_*.log; "
+                "CURATE_DEBUG=1 shows it here)"
+            ) from None
 
     def list_commands(self, ctx):
         return sorted(set(super().list_commands(ctx)) | {n for n in LAZY_COMMANDS if self._lazy(n)})

@@ -26,17 +26,17 @@ class QuietLogs(PipelineStep):
     def run(self, data=None, rank: int = 0, world_size: int = 1):
         from loguru import logger
 
-        logger.remove()
-        logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+        _console()
         logger.add(f"{self.logs_dir}/logs/task_{rank:05d}.log", level="INFO")
         return data
 
 
 def _console() -> None:
+    """Warnings and errors on stderr as one line each; tracebacks go only to the task log files."""
     from loguru import logger
 
     logger.remove()
-    logger.add(sys.stderr, level="WARNING", format="{level}: {message}")
+    logger.add(sys.stderr, level="WARNING", format=lambda record: "{level}: {message}\n")
 
 
 def quiet_datatrove() -> None:
