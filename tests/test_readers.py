@@ -428,3 +428,13 @@ def test_parquet_corrupt_row_group_costs_only_its_rows(tmp_path):
     path.write_bytes(bytes(data))
     docs, stats = run_reader(ParquetReader, tmp_path, [path])
     assert [d.id for d in docs] == ["a", "b", "e", "f"] and stats["error_corrupt_row_group"] == 1
+
+
+def test_parquet_rows_of_a_curate_run_keep_their_language(tmp_path):
+    """Re-reading a run's docs (dedup.yaml) must not lose `lang`: dedup output stays language-tagged."""
+    path = tmp_path / "docs.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "text": ["Der Mensch ist frei.", "L'homme est libre."],
+                             "source": ["web", "web"], "lang": ["de", None], "lang_score": [0.97, None]}), path)
+    docs, _ = run_reader(ParquetReader, tmp_path, [path], source_field="source")
+    assert [(d.metadata.get("lang"), d.metadata.get("lang_score")) for d in docs] == [("de", pytest.approx(0.97)),
+                                                                                      (None, None)]

@@ -22,9 +22,16 @@ class ParquetParams(RowParams):
     )
 
 
+# Base columns of a curate run directory carried over when present, so re-reading a run's docs (dedup.yaml,
+# safety.yaml) keeps each document's language; other columns are the next pipeline's to recompute.
+CARRIED = ("lang", "lang_score")
+
+
 @register
 class ParquetReader(Reader):
-    """Parquet reader with the same row rules as jsonl_v1; a corrupt row group costs only its own rows."""
+    """Parquet reader with the same row rules as jsonl_v1; a corrupt row group costs only its own rows.
+
+    Rows of an earlier curate run keep their ``lang`` and ``lang_score`` (base columns) when the file has them."""
 
     name = "parquet_v1"
     Params = ParquetParams
@@ -45,14 +52,18 @@ class ParquetReader(Reader):
             if p.text_field not in names:  # a wrong text_field, not a bad row: fail the file, say what is there
                 raise ShardError(f"{path}: no column {p.text_field!r} (text_field); columns: {', '.join(names)}")
             wanted = [c for c in (p.text_field, p.id_field, p.url_field, p.source_field) if c and c in names]
-            columns = list(dict.fromkeys(wanted))
+            carried = [c for c in CARRIED if c in names and c not in wanted]
+            columns = list(dict.fromkeys(wanted + carried))
             first = 0  # row number of the group's first row: ids `<file>:<row>` count from 0 over the file
             for group in range(pf.num_row_groups):
                 row = first
                 try:
                     for batch in pf.iter_batches(batch_size=p.batch_size, row_groups=[group], columns=columns):
                         for values in batch.to_pylist():
-                            yield row_to_doc(values, p, f"{name}:{row}")
+                            doc = row_to_doc(values, p, f"{name}:{row}")
+                            if carried and isinstance(doc, Document):
+                                doc.metadata.update({c: values[c] for c in carried if values[c] is not None})
+                            yield doc
                             row += 1
                 except (OSError, pa.ArrowException):  # a corrupt page or column chunk
                     yield Skip("corrupt_row_group", error=True)
