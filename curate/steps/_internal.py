@@ -45,7 +45,7 @@ def quiet_datatrove() -> None:
     datatrove re-adds an INFO handler on stderr for every task (``add_task_logger``) and after it
     (``setup_default_logger``); replace both in this process and in forked local workers, which inherit the patch.
     """
-    import datatrove.executor.base as base
+    from datatrove.executor import base
     import datatrove.utils.logging as dt_logging
     from loguru import logger
 

@@ -23,7 +23,7 @@ from typing import ClassVar
 import pyarrow as pa
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from curate import schema
 from curate.io import ParquetShardWriter, RunLayout
@@ -37,6 +37,17 @@ class Params(BaseModel):
     """Base for step parameters: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class LangScopedParams(Params):
+    """Parameters of a step that can be limited to some languages (``Step.doc_lang`` applies them)."""
+
+    languages: list[str] | None = Field(
+        None, description="Apply only to these languages (doc.metadata['lang']); others pass untouched. None: all."
+    )
+    default_lang: str | None = Field(
+        "en", description="Language assumed without metadata['lang'] (no language ID ran); datatrove assumes English."
+    )
 
 
 class Step(PipelineStep):
@@ -71,6 +82,15 @@ class Step(PipelineStep):
     def apply_batch(self, docs: list[Document]) -> list[str | None]:
         return [self.apply(doc) for doc in docs]
 
+    def doc_lang(self, doc: Document) -> str | None:
+        """For a step with ``LangScopedParams``: the document's language (``default_lang`` without one), or None
+        when ``languages`` leaves it out, counted as ``skipped_other_lang`` (the step then keeps it untouched)."""
+        lang = doc.metadata.get("lang") or self.params.default_lang
+        if self.params.languages is not None and lang not in self.params.languages:
+            self.count("skipped_other_lang")
+            return None
+        return lang
+
     # -- the machinery ----------------------------------------------------------------------------------------------
     def count(self, metric: str, value: float = 1, file: str | None = None) -> None:
         self.counts[(metric, file)] += value
@@ -90,7 +110,7 @@ class Step(PipelineStep):
         t0 = time.perf_counter()
         try:
             verdicts = self.apply_batch(batch)
-        except Exception:  # one bad document must not take its batch down: judge them one at a time
+        except Exception:  # noqa: BLE001 - one bad document must not take its batch down: judge them one at a time
             verdicts = []
             for doc in batch:
                 try:
@@ -152,7 +172,7 @@ class Skip:
     ``error=True`` is bad input (invalid JSON, an undecodable page) -> metric ``error_<reason>``.
     """
 
-    __slots__ = ("reason", "error")
+    __slots__ = ("error", "reason")
 
     def __init__(self, reason: str, error: bool = False):
         self.reason = reason

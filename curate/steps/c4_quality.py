@@ -23,12 +23,12 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.c4 import C4Rules
-from curate.steps.base import Params, Step
+from curate.steps.base import LangScopedParams, Step
 
 _C4 = "C4 (Raffel et al. 2020) and datatrove's default"
 
 
-class C4QualityParams(Params):
+class C4QualityParams(LangScopedParams):
     filter_lines: bool = Field(True, description="Replace the text by its kept lines (datatrove does).")
     remove_citations: bool = Field(True, description=f"Remove [1], [edit], [citation needed]. {_C4}: true.")
     filter_no_terminal_punct: bool = Field(
@@ -51,12 +51,6 @@ class C4QualityParams(Params):
     unpunctuated_langs: list[str] = Field(
         ["th", "lo"],
         description="Languages written without sentence-final marks: no terminal-punctuation rule. curate.",
-    )
-    languages: list[str] | None = Field(
-        None, description="Apply only to these languages (doc.metadata['lang']); others pass untouched. None: all."
-    )
-    default_lang: str | None = Field(
-        "en", description="Language assumed without metadata['lang'] (no language ID ran); datatrove assumes English."
     )
 
 
@@ -96,9 +90,8 @@ class C4Quality(Step):
 
     def apply(self, doc: Document) -> str | None:
         p = self.params
-        lang = doc.metadata.get("lang") or p.default_lang
-        if p.languages is not None and lang not in p.languages:
-            self.count("skipped_other_lang")
+        lang = self.doc_lang(doc)
+        if lang is None:
             return None
         result = self._rules[lang in p.english_rules_langs, lang not in p.unpunctuated_langs].apply(doc.text)
         doc.metadata.update(

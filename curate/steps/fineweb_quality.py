@@ -17,12 +17,12 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.fineweb import fineweb_signals
-from curate.steps.base import Params, Step
+from curate.steps.base import LangScopedParams, Step
 
 _FW = "FineWeb (Penedo et al. 2024) and datatrove's default"
 
 
-class FineWebQualityParams(Params):
+class FineWebQualityParams(LangScopedParams):
     line_punct_thr: float | None = Field(
         0.12, description=f"Drop if fewer lines end in terminal punctuation. {_FW}: 0.12."
     )
@@ -38,10 +38,6 @@ class FineWebQualityParams(Params):
     unpunctuated_langs: list[str] = Field(
         ["th", "lo"], description="Languages written without sentence-final marks: no line-punctuation rule. curate."
     )
-    languages: list[str] | None = Field(
-        None, description="Apply only to these languages (doc.metadata['lang']); others pass untouched. None: all."
-    )
-    default_lang: str | None = Field("en", description="Language assumed without metadata['lang'].")
 
 
 @register
@@ -66,9 +62,8 @@ class FineWebQuality(Step):
 
     def apply(self, doc: Document) -> str | None:
         p = self.params
-        lang = doc.metadata.get("lang") or p.default_lang
-        if p.languages is not None and lang not in p.languages:
-            self.count("skipped_other_lang")
+        lang = self.doc_lang(doc)
+        if lang is None:
             return None
         s = fineweb_signals(doc.text, short_line_length=p.short_line_length)
         if s["lines"] == 0:

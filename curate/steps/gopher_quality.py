@@ -29,12 +29,12 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.gopher import STOP_WORDS, quality_signals
-from curate.steps.base import Params, Step
+from curate.steps.base import LangScopedParams, Step
 
 _GOPHER = "Gopher (Rae et al. 2021) A.1.1 and datatrove's default"
 
 
-class GopherQualityParams(Params):
+class GopherQualityParams(LangScopedParams):
     min_doc_words: int | None = Field(50, ge=0, description=f"Drop documents with fewer words. {_GOPHER}: 50.")
     max_doc_words: int | None = Field(100_000, ge=0, description=f"Drop longer documents. {_GOPHER}: 100,000.")
     min_avg_word_length: float | None = Field(3, description=f"Drop if mean word length is below. {_GOPHER}: 3.")
@@ -58,12 +58,6 @@ class GopherQualityParams(Params):
         ["en"],
         description="Languages given datatrove's English calibration (mean word length rule; alphabetic ratio over "
         "all tokens). Others: no word-length rule; alphabetic ratio over words, as the paper words it. curate.",
-    )
-    languages: list[str] | None = Field(
-        None, description="Apply only to these languages (doc.metadata['lang']); others pass untouched. None: all."
-    )
-    default_lang: str | None = Field(
-        "en", description="Language assumed without metadata['lang'] (no language ID ran); datatrove assumes English."
     )
 
 
@@ -98,9 +92,8 @@ class GopherQuality(Step):
 
     def apply(self, doc: Document) -> str | None:
         p = self.params
-        lang = doc.metadata.get("lang") or p.default_lang
-        if p.languages is not None and lang not in p.languages:
-            self.count("skipped_other_lang")
+        lang = self.doc_lang(doc)
+        if lang is None:
             return None
         s = quality_signals(doc.text, p.stop_words)
         doc.metadata.update({f"gopher__{k}": v for k, v in s.items()})

@@ -20,14 +20,14 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.gopher import repetition_signals
-from curate.steps.base import Params, Step
+from curate.steps.base import LangScopedParams, Step
 
 _TABLE_A1 = "Gopher (Rae et al. 2021) Table A1 and datatrove's default"
 TOP_NS = (2, 3, 4)
 DUP_NS = (5, 6, 7, 8, 9, 10)
 
 
-class GopherRepetitionParams(Params):
+class GopherRepetitionParams(LangScopedParams):
     max_dup_para_frac: float | None = Field(0.30, description=f"Duplicate paragraph fraction. {_TABLE_A1}: 0.30.")
     max_dup_para_char_frac: float | None = Field(
         0.20, description=f"Characters in duplicate paragraphs. {_TABLE_A1}: 0.20."
@@ -44,10 +44,6 @@ class GopherRepetitionParams(Params):
         {5: 0.15, 6: 0.14, 7: 0.13, 8: 0.12, 9: 0.11, 10: 0.10},
         description=f"n -> characters in repeated n-grams, n in 5..10 (None: off). {_TABLE_A1}.",
     )
-    languages: list[str] | None = Field(
-        None, description="Apply only to these languages (doc.metadata['lang']); others pass untouched. None: all."
-    )
-    default_lang: str | None = Field("en", description="Language assumed without metadata['lang'].")
 
     def model_post_init(self, _context) -> None:
         for name, allowed in (("max_top_ngram_char_frac", TOP_NS), ("max_dup_ngram_char_frac", DUP_NS)):
@@ -86,8 +82,7 @@ class GopherRepetition(Step):
 
     def apply(self, doc: Document) -> str | None:
         p = self.params
-        if p.languages is not None and (doc.metadata.get("lang") or p.default_lang) not in p.languages:
-            self.count("skipped_other_lang")
+        if self.doc_lang(doc) is None:
             return None
         if not doc.text:
             return "gopher_empty_doc"
