@@ -9,7 +9,6 @@ import click
 
 from curate.errors import CurateError
 
-
 # Commands that live in their own modules, imported only when used (`import curate` stays light).
 LAZY_COMMANDS = {
     "plan": "curate.plan:plan_cmd",

@@ -74,13 +74,13 @@ def build_executors(spec: PipelineSpec, layout: RunLayout, stages: list[Stage]) 
     ex = spec.executor
     executors: list = []
     for stage in stages:
-        common = dict(
-            pipeline=stage.pipeline,
-            tasks=stage.tasks,
-            logging_dir=str(layout.logs(stage.name)),
-            depends=executors[-1] if executors else None,
-            skip_completed=True,
-        )
+        common = {
+            "pipeline": stage.pipeline,
+            "tasks": stage.tasks,
+            "logging_dir": str(layout.logs(stage.name)),
+            "depends": executors[-1] if executors else None,
+            "skip_completed": True,
+        }
         if ex.type == "local":
             from datatrove.executor import LocalPipelineExecutor
 

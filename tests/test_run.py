@@ -26,7 +26,7 @@ def test_run_directory_contract(tmp_path, tiny_pipeline):
     out = tmp_path / "run"
     assert sorted(p.name for p in out.iterdir()) == ["_work", "docs", "rejects", "run.json", "stats.parquet"]
     assert not list(out.rglob("*.tmp"))
-    docs = pq.read_table(sorted((out / "docs").glob("*.parquet"))[0])
+    docs = pq.read_table(min((out / "docs").glob("*.parquet")))
     for col in ("id", "text", "source", "url", "lang", "lang_score", "input_file", "exact_dup__copies"):
         assert col in docs.column_names
     info = json.loads((out / "run.json").read_text())

@@ -6,12 +6,11 @@ import json
 
 import pytest
 from click.testing import CliRunner
+from conftest import ROOT, WEB_SAMPLE
 
 from curate.cli import main
 from curate.inspect import connect
 from curate.registry import all_steps
-
-from conftest import ROOT, WEB_SAMPLE
 
 
 @pytest.fixture(scope="module")

@@ -45,8 +45,8 @@ def quiet_datatrove() -> None:
     datatrove re-adds an INFO handler on stderr for every task (``add_task_logger``) and after it
     (``setup_default_logger``); replace both in this process and in forked local workers, which inherit the patch.
     """
-    from datatrove.executor import base
     import datatrove.utils.logging as dt_logging
+    from datatrove.executor import base
     from loguru import logger
 
     def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):

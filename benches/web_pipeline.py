@@ -1,0 +1,216 @@
+"""Benchmark: `pipelines/web.yaml` against a hand-written datatrove FineWeb-style pipeline, same input, one core each.
+
+    python benches/web_pipeline.py                       # builds /tmp/bench/web-6000.warc.gz if missing
+    python benches/web_pipeline.py --warc my.warc.gz --pages-for-quality 400
+
+Both run in a fresh process pinned to the same single CPU (OMP_NUM_THREADS=1) with a one-task local executor:
+  ours      warc_v1 -> html_extract_v1 (resiliparse) -> lang_fasttext_v1 -> Gopher repetition, Gopher quality, C4,
+            FineWeb -> exact_dedup_v1 -> Parquet (docs + rejects + stats)
+  baseline  WarcReader -> Trafilatura -> LanguageFilter(0.65, all languages) -> GopherRepetitionFilter ->
+            GopherQualityFilter -> C4QualityFilter -> FineWebQualityFilter -> ParquetWriter   (no dedup)
+The baseline's LanguageFilter is given the same lid.176 model file (it would otherwise download lid.176.bin).
+Throughput is input pages (response records) and input MB per second of wall time; the ratio is what to read.
+
+Extraction quality: on pages of the three sites in the WARC whose main content sits in a known element (Sphinx
+`div[@role='main']` on docs.python.org, the outer `div.section`/`div.chapter` of the Debian handbook, the `<body>` of
+UDHR pages), each extractor's text is compared with that element's text: bag-of-tokens precision, recall and F1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+LAUNCH = """
+import json, resource, sys, time
+t0 = time.perf_counter()
+{body}
+wall = time.perf_counter() - t0
+rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print("BENCH " + json.dumps({{"wall": wall, "peak_rss_mb": rss / 1024}}))
+"""
+
+OURS = """
+from curate.cli import main
+try:
+    main(["run", "pipelines/web.yaml", "-i", {warc!r}, "-o", {out!r}, "--force",
+          "--set", "executor.tasks=1", "--set", "executor.workers=1"], standalone_mode=False)
+except SystemExit:
+    pass
+"""
+
+BASELINE = """
+from datatrove.executor import LocalPipelineExecutor
+from datatrove.pipeline.readers import WarcReader
+from datatrove.pipeline.extractors import Trafilatura
+from datatrove.pipeline.filters import (LanguageFilter, GopherRepetitionFilter, GopherQualityFilter,
+                                        C4QualityFilter, FineWebQualityFilter)
+from datatrove.pipeline.writers import ParquetWriter
+from datatrove.utils.lid import FT176LID
+from fasttext.FastText import _FastText
+from curate.assets import asset_path
+
+
+class LocalFT176(FT176LID):  # the same lid.176 model file as ours, loaded lazily in the task (no download)
+    @property
+    def model(self):
+        if self._model is None:
+            self._model = _FastText(str(asset_path("lid.176.ftz")))
+        return self._model
+
+
+lang = LanguageFilter(languages=None, language_threshold=0.65)
+lang.model = LocalFT176(None)
+pipeline = [
+    WarcReader({folder!r}, glob_pattern={name!r}),
+    Trafilatura(favour_precision=True, timeout=1.0),
+    lang,
+    GopherRepetitionFilter(),
+    GopherQualityFilter(),
+    C4QualityFilter(filter_no_terminal_punct=False),
+    FineWebQualityFilter(),
+    ParquetWriter({out!r}),
+]
+LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir={logs!r}, skip_completed=False).run()
+"""
+
+
+def run_pinned(code: str, cpu: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.run(
+        [sys.executable, "-c", LAUNCH.format(body=code)], cwd=ROOT, env=env, capture_output=True, text=True,
+        preexec_fn=lambda: os.sched_setaffinity(0, {cpu}), check=False,
+    )
+    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
+    if proc.returncode or not line:
+        raise SystemExit(f"benchmark run failed:\n{proc.stderr[-4000:]}")
+    return json.loads(line[0][6:])
+
+
+def count_pages(warc: Path) -> int:
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+
+    with open(warc, "rb") as f:
+        return sum(1 for _ in ArchiveIterator(f, record_types=WarcRecordType.response))
+
+
+def kept_rows(folder: Path) -> int:
+    import pyarrow.parquet as pq
+
+    return sum(pq.ParquetFile(p).metadata.num_rows for p in folder.rglob("*.parquet"))
+
+
+# -- extraction quality ------------------------------------------------------------------------------------------
+GOLD_XPATH = {
+    "docs.python.org": "//div[@role='main']",
+    "debian-handbook.info": "(//div[contains(concat(' ', @class, ' '), ' section ') or "
+    "contains(concat(' ', @class, ' '), ' chapter ')])[1]",
+    "www.ohchr.org": "//body",
+}
+TOKEN = re.compile(r"[^\W\d_]+|\d+", re.UNICODE)
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
+
+
+def tokens(text: str) -> Counter:
+    out = Counter()
+    for tok in TOKEN.findall(text.lower()):
+        out.update(CJK.findall(tok) if CJK.search(tok) else [tok])
+    return out
+
+
+def prf(pred: Counter, gold: Counter) -> tuple[float, float, float]:
+    hit = sum((pred & gold).values())
+    p = hit / max(sum(pred.values()), 1)
+    r = hit / max(sum(gold.values()), 1)
+    return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+
+def extraction_quality(warc: Path, limit: int) -> dict:
+    import lxml.html
+    import trafilatura
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from resiliparse.extract.html2text import extract_plain_text
+
+    from curate.signals.encoding import decode_html
+
+    scores = {"resiliparse (ours)": [], "trafilatura (baseline)": []}
+    per_site = Counter()
+    with open(warc, "rb") as f:
+        for rec in ArchiveIterator(f, record_types=WarcRecordType.response):
+            url = rec.headers.get("WARC-Target-URI") or ""
+            host = url.split("/")[2] if "://" in url else ""
+            if host not in GOLD_XPATH or per_site[host] >= limit // len(GOLD_XPATH):
+                continue
+            raw = rec.reader.read()
+            if b"<html" not in raw[:4096].lower():
+                continue
+            ctype = (rec.http_headers.get("Content-Type") if rec.http_headers else None) or ""
+            charset = re.search(r"charset=([^;\s]+)", ctype)
+            decoded = decode_html(raw, charset.group(1) if charset else None)
+            if decoded is None:
+                continue
+            html = decoded.text
+            try:
+                nodes = lxml.html.fromstring(html.encode("utf-8")).xpath(GOLD_XPATH[host])
+            except Exception:  # noqa: BLE001, S112 - unparsable page: not part of the comparison
+                continue
+            if not nodes:
+                continue
+            gold = tokens(nodes[0].text_content())
+            if sum(gold.values()) < 20:
+                continue
+            per_site[host] += 1
+            ours = extract_plain_text(html, main_content=True, alt_texts=False, links=False, list_bullets=False)
+            base = trafilatura.extract(html, favor_precision=True, include_comments=False, deduplicate=True) or ""
+            scores["resiliparse (ours)"].append(prf(tokens(ours), gold))
+            scores["trafilatura (baseline)"].append(prf(tokens(base), gold))
+    out = {"pages": dict(per_site)}
+    for name, vals in scores.items():
+        n = max(len(vals), 1)
+        out[name] = {k: round(sum(v[i] for v in vals) / n, 3) for i, k in enumerate(("precision", "recall", "f1"))}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--warc", default="/tmp/bench/web-6000.warc.gz")
+    ap.add_argument("--work", default="/tmp/bench/web-pipeline")
+    ap.add_argument("--cpu", type=int, default=0, help="the CPU both runs are pinned to")
+    ap.add_argument("--pages-for-quality", type=int, default=600)
+    args = ap.parse_args()
+    warc, work = Path(args.warc), Path(args.work)
+    if not warc.exists():
+        subprocess.run([sys.executable, "samples/build_web_sample.py", "--pages", "6000", "--out", str(warc)],
+                       cwd=ROOT, check=True)
+    pages, mb = count_pages(warc), warc.stat().st_size / 1e6
+    print(f"input: {warc} ({pages:,} response records, {mb:.1f} MB)")
+    ours = run_pinned(OURS.format(warc=str(warc), out=str(work / "ours")), args.cpu)
+    base = run_pinned(
+        BASELINE.format(folder=str(warc.parent), name=warc.name, out=str(work / "baseline" / "out"),
+                        logs=str(work / "baseline" / "logs")), args.cpu)
+    ours["kept"], base["kept"] = kept_rows(work / "ours" / "docs"), kept_rows(work / "baseline" / "out")
+    rows = []
+    for name, r in (("curate web.yaml", ours), ("datatrove FineWeb-style", base)):
+        rows.append((name, r["wall"], pages / r["wall"], mb / r["wall"], r["kept"], r["peak_rss_mb"]))
+    print(f"\n{'pipeline (1 core)':<26}{'wall s':>9}{'pages/s':>10}{'MB/s':>8}{'kept':>8}{'peak RSS MB':>13}")
+    for name, wall, pps, mbs, kept, rss in rows:
+        print(f"{name:<26}{wall:>9.1f}{pps:>10.1f}{mbs:>8.2f}{kept:>8,}{rss:>13.0f}")
+    print(f"\nthroughput ratio (ours / baseline): {base['wall'] / ours['wall']:.2f}x")
+    t0 = time.perf_counter()
+    q = extraction_quality(warc, args.pages_for_quality)
+    print(f"\nextraction quality vs the known main-content element ({q.pop('pages')}, "
+          f"{time.perf_counter() - t0:.0f} s):")
+    for name, m in q.items():
+        print(f"  {name:<24} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
