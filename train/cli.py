@@ -1,4 +1,5 @@
-"""`train`: a thin click shell over train.loop / train.export. Errors become one-line messages, exit status 1."""
+"""`train`: a thin click shell over train.loop / train.sweep / train.report / train.export. Errors become one-line
+messages, exit status 1."""
 
 from __future__ import annotations
 
@@ -46,6 +47,61 @@ def run(config, out_dir, overrides, quiet):
     if int(os.environ.get("RANK", "0")) == 0:
         val = {r["source"]: r["loss"] for r in rows if r["split"] == "val"}
         click.echo(f"{out}: final val loss " + " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+
+
+def _sweep_epilog() -> str:
+    from train.sweep import SweepConfig
+    from train.yamlio import config_reference
+
+    lines = [f"  {key:<26} {doc.splitlines()[0]}" for key, doc in config_reference(SweepConfig)
+             if not key.startswith("train.")]
+    return ("\b\nSweep keys (YAML, or --set KEY=VALUE):\n  train.*                    every key of `train run --help`"
+            "\n" + "\n".join(lines))
+
+
+@main.command(epilog=_sweep_epilog())
+@click.argument("sweep_yaml", type=click.Path(dir_okay=False))
+@click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
+              help="Sweep directory (default runs/sweep/SWEEP_NAME). Finished runs in it are skipped.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a key, e.g. --set train.tokens=1e6 --set seeds=[1,2,3] --set workers=1 (repeatable).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress view.")
+def sweep(sweep_yaml, out_dir, overrides, quiet):
+    """Train every mixture x seed of SWEEP_YAML (see pipelines/sweep.yaml) with equal token budgets and one shared
+    tokenizer, several runs at once; started again, it skips finished runs and resumes killed ones.
+    Then `train report SWEEP_DIR`."""
+    from train.errors import TrainError
+    from train.sweep import load_sweep, run_sweep
+
+    out = Path(out_dir or Path("runs/sweep") / Path(sweep_yaml).stem)
+    try:
+        session = run_sweep(load_sweep(sweep_yaml, overrides), out, progress=not quiet)
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(f"{out}: {session['trained']} run(s) trained, {session['skipped']} skipped (already finished), "
+               f"{len(session['failed'])} failed in {session['seconds'] / 60:.1f} min; next: train report {out}")
+    if session["failed"]:
+        lines = "; ".join(f"{run}: {error}" for run, error in session["failed"].items())
+        raise click.ClickException(f"{len(session['failed'])} run(s) failed: {lines}")
+
+
+@main.command("report")
+@click.argument("sweep_dir", type=click.Path(file_okay=False))
+@click.option("--target", default="mean", show_default=True,
+              help="Whose loss the predicted best mixture minimises: mean (over sources) or a source name.")
+def report_cmd(sweep_dir, target):
+    """Report on the sweep in SWEEP_DIR: per-source loss per mixture with 95% intervals over seeds, effects that
+    the intervals tell apart from noise, fitted mixture -> loss laws with held-out Spearman, the predicted best
+    mixture. Writes report.md, PNGs and Parquet (summary.parquet: run, seed, source, weight, val_loss, tokens)."""
+    from train.errors import TrainError
+    from train.report import report
+
+    try:
+        path = report(sweep_dir, target)
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
+    click.echo(path.read_text())
+    click.echo(f"written: {path} and the PNGs and Parquet files next to it")
 
 
 @main.command()

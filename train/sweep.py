@@ -1,0 +1,229 @@
+"""Mixture sweeps: many mixtures x several seeds, each a full `train_run` with the same token budget and the same
+tokenizer, spread over the cores; a sweep started again skips the runs that finished.
+
+A sweep YAML (pipelines/sweep.yaml) holds a complete trainer config under `train:` (its mix names the sources;
+its weights only shape the shared tokenizer's training sample) plus the `mixtures` and `seeds` to run. Mixtures
+are a grid (RegMix-style small sweeps over 2-3 sources), Dirichlet samples (RegMix, any number of sources) or an
+explicit list. SWEEP_DIR holds sweep.json (the plan and each session's wall time), tokenizer/ (shared by every
+run) and runs/mNN-sS/ (one `train_run` directory per mixture and seed, with its train.log).
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import math
+import os
+import shutil
+import time
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from train.config import TrainConfig, apply_override, parse
+from train.errors import ConfigError, TrainError
+
+KINDS = ("grid", "dirichlet", "list")
+MAX_MIXTURES = 1000
+
+
+@dataclass
+class MixturesConfig:
+    kind: str = "grid"
+    """How mixtures are chosen: grid, dirichlet (RegMix) or list.
+    grid: every mixture whose weights are multiples of 1/divisions; dirichlet: `count` mixtures drawn from a
+    Dirichlet(alpha) over the sources; list: the mixtures given in `weights`."""
+    divisions: int = 2
+    """grid: weights step by 1/divisions (3 sources: 2 -> 6 mixtures, 3 -> 10, 4 -> 15)."""
+    count: int = 16
+    """dirichlet: number of mixtures sampled."""
+    alpha: float = 1.0
+    """dirichlet: concentration; 1 = uniform over the simplex, < 1 favours mixtures dominated by few sources."""
+    seed: int = 0
+    """dirichlet: seed of the sampler, so a sweep's mixtures are the same on every machine."""
+    weights: list[list[float]] = field(default_factory=list)
+    """list: one weight per source for each mixture, in the order of train.mix.sources (normalised to sum 1)."""
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ConfigError("kind", f"unknown kind {self.kind!r}; choose one of {', '.join(KINDS)}")
+        for key in ("divisions", "count", "alpha"):
+            if getattr(self, key) <= 0:
+                raise ConfigError(key, f"must be > 0, got {getattr(self, key)}")
+        if self.kind == "list" and not self.weights:
+            raise ConfigError("weights", "kind: list needs at least one mixture in weights")
+
+
+@dataclass
+class SweepConfig:
+    train: TrainConfig
+    """The trainer config every run starts from (see pipelines/mix.yaml); each run replaces the weights and seed."""
+    mixtures: MixturesConfig = field(default_factory=MixturesConfig)
+    """Which mixtures to train."""
+    seeds: list[int] = field(default_factory=lambda: [1, 2])
+    """Seeds per mixture (weights init and batch order); two or more give each mixture an interval."""
+    workers: int = 0
+    """Runs trained at once, each with CPU cores / workers torch threads; 0 = one per core."""
+
+    def __post_init__(self):
+        if not self.seeds or len(set(self.seeds)) != len(self.seeds):
+            raise ConfigError("seeds", f"needs one or more distinct seeds, got {self.seeds}")
+        if self.workers < 0:
+            raise ConfigError("workers", f"must be >= 0, got {self.workers}")
+        n = len(self.train.mix.sources)
+        if n < 2:
+            raise ConfigError("train.mix.sources", f"a mixture sweep needs at least 2 sources, got {n}")
+        for i, row in enumerate(self.mixtures.weights):
+            if len(row) != n or min(row) < 0 or sum(row) <= 0:
+                raise ConfigError(f"mixtures.weights[{i}]", f"needs {n} weights >= 0 (one per source) with a "
+                                                            f"positive sum, got {row}")
+
+    @property
+    def names(self) -> list[str]:
+        return [s.name for s in self.train.mix.sources]
+
+
+def load_sweep(path: str | Path, overrides: typing.Sequence[str] = ()) -> SweepConfig:
+    """Read a sweep YAML, apply `key=value` overrides (`train.tokens=1e6`, `seeds=[1,2,3]`), parse and check it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("", f"sweep file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError("", f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    for item in overrides:
+        apply_override(raw, item)
+    return parse(SweepConfig, raw)
+
+
+def mixtures(config: SweepConfig) -> list[list[float]]:
+    """The sweep's distinct mixtures, each normalised to sum 1, in a fixed order."""
+    spec, n = config.mixtures, len(config.names)
+    if spec.kind == "grid":
+        count = math.comb(spec.divisions + n - 1, n - 1)
+        if count > MAX_MIXTURES:
+            raise ConfigError("mixtures.divisions", f"a grid of {spec.divisions} divisions over {n} sources has "
+                                                    f"{count:,} mixtures (at most {MAX_MIXTURES}); use dirichlet")
+        rows = [c for c in itertools.product(range(spec.divisions + 1), repeat=n) if sum(c) == spec.divisions]
+        rows.sort(reverse=True)  # (d, 0, 0), (d-1, 1, 0), ...: each source's pure mixture early
+    elif spec.kind == "dirichlet":
+        rows = np.random.default_rng(spec.seed).dirichlet(np.full(n, spec.alpha), size=spec.count).tolist()
+    else:
+        rows = spec.weights
+    out = []
+    for row in rows:
+        total = float(sum(row))
+        mix = [round(w / total, 6) for w in row]
+        if mix not in out:
+            out.append(mix)
+    if len(out) > MAX_MIXTURES:
+        raise ConfigError("mixtures", f"{len(out)} mixtures is more than {MAX_MIXTURES}")
+    return out
+
+
+def plan(config: SweepConfig) -> list[dict]:
+    """One entry per run: name (mNN-sS), mixture index, seed and weights by source name."""
+    return [{"run": f"m{m:02d}-s{seed}", "mixture": m, "seed": seed, "weights": dict(zip(config.names, mix))}
+            for m, mix in enumerate(mixtures(config)) for seed in config.seeds]
+
+
+def run_config(config: SweepConfig, entry: dict, tokenizer_dir: Path, threads: int) -> TrainConfig:
+    """The TrainConfig of one run: the base with this run's weights, seed, the shared tokenizer and thread count."""
+    cfg = copy.deepcopy(config.train)
+    for source in cfg.mix.sources:
+        source.weight = entry["weights"][source.name]
+    cfg.seed, cfg.tokenizer.dir, cfg.threads = entry["seed"], str(tokenizer_dir), cfg.threads or threads
+    return cfg
+
+
+def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = True) -> dict:
+    """Train every run of the sweep not yet finished in sweep_dir; returns this session's record (trained,
+    skipped, failed, seconds, ...). Bad data or a changed config fail here, before any training."""
+    from train._sweep_pool import Progress, train_all
+    from train.report import write_summary
+
+    out = Path(sweep_dir)
+    start = time.time()
+    entries = plan(config)
+    tokenizer_dir = shared_tokenizer(config.train, out)
+    todo = [e for e in entries if not _finished(out / "runs" / e["run"], run_config(config, e, tokenizer_dir, 1))]
+    cores = _cores()
+    workers = max(1, min(config.workers or cores, len(todo) or 1))
+    threads = max(1, cores // workers)
+    meta = _write_plan(out, config, entries, tokenizer_dir)
+    jobs = [(e["run"], run_config(config, e, tokenizer_dir, threads), out / "runs" / e["run"]) for e in todo]
+    show = Progress(len(entries), [e["run"] for e in todo], config.train.steps, enabled=progress)
+    failed = train_all(jobs, workers, threads, show)
+    session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(start)),
+               "seconds": round(time.time() - start, 1), "trained": len(todo) - len(failed),
+               "skipped": len(entries) - len(todo), "failed": failed, "workers": workers, "threads": threads,
+               "cores": cores}
+    meta["sessions"].append(session)
+    _write_json(out / "sweep.json", meta)
+    write_summary(out)
+    return session
+
+
+def shared_tokenizer(train: TrainConfig, out: Path) -> Path:
+    """SWEEP_DIR/tokenizer: trained once on the base mix (or copied from train.tokenizer.dir), then every source is
+    checked and tokenized into the shard cache, so the workers start with nothing left to build or race for."""
+    from train.data import prepare
+
+    target = (out / "tokenizer").resolve()
+    if not (target / "tokenizer.model").is_file():
+        prepared = prepare(train)
+        (out / "tokenizer.tmp").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(prepared.tokenizer_dir / "tokenizer.model", out / "tokenizer.tmp" / "tokenizer.model")
+        os.replace(out / "tokenizer.tmp", target)
+    shared = copy.deepcopy(train)
+    shared.tokenizer.dir = str(target)
+    prepare(shared)
+    return target
+
+
+def _finished(run_dir: Path, cfg: TrainConfig) -> bool:
+    """A run is finished when its summary.json exists; one that holds a different config stops the sweep."""
+    from train.loop import RESUMABLE_KEYS
+
+    saved = run_dir / "config.yaml"
+    if not saved.is_file():
+        return False
+    old, new = yaml.safe_load(saved.read_text()), cfg.to_dict()
+    old_dir = old.get("tokenizer", {}).pop("dir", None)
+    new_dir = new["tokenizer"].pop("dir")
+    diff = [k for k in sorted(set(old) | set(new)) if k not in RESUMABLE_KEYS and old.get(k) != new.get(k)]
+    model = run_dir / "tokenizer" / "tokenizer.model"
+    if model.is_file() and model.read_bytes() != (Path(cfg.tokenizer.dir) / "tokenizer.model").read_bytes():
+        diff.append("tokenizer")
+    if diff:
+        raise TrainError(f"{run_dir} holds a run with other settings ({', '.join(diff)} differ); "
+                         "choose another -o or delete that directory")
+    if old_dir != new_dir:  # the sweep directory moved: same tokenizer (same bytes), new path; let the run resume
+        saved.write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+    return (run_dir / "summary.json").is_file()
+
+
+def _write_plan(out: Path, config: SweepConfig, entries: list[dict], tokenizer_dir: Path) -> dict:
+    old = json.loads((out / "sweep.json").read_text()) if (out / "sweep.json").is_file() else {}
+    sources = [{"name": s.name, "run": s.run, "path": str(Path(s.run).resolve()), "where": s.where}
+               for s in config.train.mix.sources]
+    meta = {"sources": sources, "mixtures": mixtures(config), "seeds": config.seeds, "runs": entries,
+            "tokenizer": str(tokenizer_dir), "train": config.train.to_dict(),
+            "sessions": old.get("sessions", [])}
+    _write_json(out / "sweep.json", meta)
+    return meta
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, indent=2))
+    os.replace(tmp, path)
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
