@@ -19,23 +19,29 @@ def docs_of(run_dir):
     return sorted(connect([run_dir]).execute("SELECT id, text FROM docs").fetchall())
 
 
-def test_ray_executor_matches_local(tmp_path, tiny_pipeline):
+def test_ray_executor_runs_the_sample_web_pipeline_like_local(tmp_path, root, monkeypatch):
+    """pipelines/web.yaml on the bundled WARC, on a local Ray cluster the run starts, gives the local executor's result."""
     pytest.importorskip("ray", reason="the ray extra is not installed: pip install 'curate[ray]'")
-    local = CliRunner().invoke(main, ["run", str(tiny_pipeline), "-o", str(tmp_path / "local")])
+    monkeypatch.chdir(root)  # web.yaml names its input relative to the repository root
+    web = str(root / "pipelines" / "web.yaml")
+    local = CliRunner().invoke(main, ["run", web, "-o", str(tmp_path / "local")])
     assert local.exit_code == 0, local.output
     # a fresh process: Ray starts a local cluster (2 CPUs) and tears it down at exit
     short_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")  # Ray's socket paths must stay under 107 bytes
     env = {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": short_tmp,
            "TMPDIR": short_tmp}
     proc = subprocess.run(
-        [sys.executable, "-m", "curate.cli", "run", str(tiny_pipeline), "-o", str(tmp_path / "ray"),
-         "--set", "executor.type=ray", "--set", "executor.workers=2", "--set", "executor.mem_per_cpu_gb=0.5"],
-        capture_output=True, text=True, timeout=300, env=env, check=False,
+        [sys.executable, "-m", "curate.cli", "run", web, "-o", str(tmp_path / "ray"),
+         "--set", "executor.type=ray", "--set", "executor.workers=2", "--set", "executor.mem_per_cpu_gb=1"],
+        capture_output=True, text=True, timeout=600, env=env, check=False, cwd=root,
     )
     shutil.rmtree(short_tmp, ignore_errors=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "pii_redact_v1" in proc.stdout  # the funnel
     assert docs_of(tmp_path / "ray") == docs_of(tmp_path / "local")
-    assert (tmp_path / "ray" / "stats.parquet").exists()
+    count = "SELECT step, reason, count(*) FROM rejects GROUP BY ALL ORDER BY ALL"
+    assert connect([tmp_path / "ray"]).execute(count).fetchall() == connect([tmp_path / "local"]).execute(
+        count).fetchall()
 
 
 def test_slurm_dry_run_writes_the_jobs_and_a_job_runs_its_rank(tmp_path, tiny_pipeline):
