@@ -1,0 +1,40 @@
+"""Every command of `curate` and `train` has help and is shown in the README (as sqlite-utils checks its own)."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from curate.cli import main as curate_main
+from train.cli import main as train_main
+
+
+def commands(group: click.Group, prefix: str) -> list[tuple[str, click.Command]]:
+    ctx = click.Context(group)
+    out = []
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
+        if isinstance(cmd, click.Group):
+            out += commands(cmd, f"{prefix} {name}")
+        else:
+            out.append((f"{prefix} {name}", cmd))
+    return out
+
+
+ALL = commands(curate_main, "curate") + commands(train_main, "train")
+
+
+def test_the_expected_commands_exist():
+    names = {n for n, _ in ALL}
+    assert {"curate run", "curate steps", "curate sql", "curate inspect", "curate audit", "curate plan",
+            "curate classifier train", "train run", "train generate", "train export", "train sweep",
+            "train report"} <= names
+
+
+@pytest.mark.parametrize(("name", "cmd"), ALL, ids=[n for n, _ in ALL])
+def test_command_has_help_and_is_in_readme(name, cmd, root):
+    group = curate_main if name.startswith("curate") else train_main
+    result = CliRunner().invoke(group, name.split()[1:] + ["--help"])
+    assert result.exit_code == 0 and (cmd.help or "").strip(), name
+    assert name in (root / "README.md").read_text(), f"`{name}` is not in README.md"
