@@ -13,10 +13,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from train.errors import ConfigError
-from train.yamlio import apply_override, config_reference, field_docs, parse
+from train.yamlio import apply_override, config_reference, field_docs, parse, read_yaml
 
 __all__ = ["SIZES", "MixtureConfig", "ModelConfig", "SourceConfig", "TokenizerConfig", "TrainConfig", "apply_override",
            "field_docs", "load_config", "parse", "reference"]
@@ -214,15 +212,7 @@ def _positive(obj, key: str) -> None:
 
 def load_config(path: str | Path, overrides: typing.Sequence[str] = ()) -> TrainConfig:
     """Read a YAML config, apply `key=value` overrides (dotted keys, `mix.sources.0.weight=2`), parse and check it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("", f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError("", f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    for item in overrides:
-        apply_override(raw, item)
+    raw = read_yaml(path, overrides, "config")
     return parse(TrainConfig, raw)
 
 

@@ -24,8 +24,9 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from train.config import TrainConfig, apply_override, parse
+from train.config import TrainConfig, parse
 from train.errors import ConfigError, TrainError
+from train.yamlio import read_yaml
 
 KINDS = ("grid", "dirichlet", "list")
 MAX_MIXTURES = 1000
@@ -89,15 +90,7 @@ class SweepConfig:
 
 def load_sweep(path: str | Path, overrides: typing.Sequence[str] = ()) -> SweepConfig:
     """Read a sweep YAML, apply `key=value` overrides (`train.tokens=1e6`, `seeds=[1,2,3]`), parse and check it."""
-    path = Path(path)
-    if not path.is_file():
-        raise ConfigError("", f"sweep file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as e:
-        raise ConfigError("", f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
-    for item in overrides:
-        apply_override(raw, item)
+    raw = read_yaml(path, overrides, "sweep")
     return parse(SweepConfig, raw)
 
 

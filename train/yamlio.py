@@ -133,3 +133,19 @@ def field_docs(cls) -> dict[str, str]:
         if isinstance(node, ast.AnnAssign) and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
             docs[node.target.id] = inspect.cleandoc(nxt.value.value)
     return docs
+
+
+def read_yaml(path, overrides: typing.Sequence[str] = (), what: str = "config") -> dict:
+    """The mapping in YAML file ``path`` with ``key=value`` overrides applied (before parsing and checks)."""
+    from pathlib import Path
+
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError("", f"{what} file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ConfigError("", f"{path} is not valid YAML: {str(e).splitlines()[0]}") from None
+    for item in overrides:
+        apply_override(raw, item)
+    return raw
