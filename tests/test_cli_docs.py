@@ -38,3 +38,14 @@ def test_command_has_help_and_is_in_readme(name, cmd, root):
     result = CliRunner().invoke(group, name.split()[1:] + ["--help"])
     assert result.exit_code == 0 and (cmd.help or "").strip(), name
     assert name in (root / "README.md").read_text(), f"`{name}` is not in README.md"
+
+
+def test_import_curate_and_listing_steps_stays_light():
+    """`import curate` and the step registry load no torch, fastText, DuckDB or scikit-learn (STYLE.md)."""
+    import subprocess
+    import sys
+
+    code = ("import sys, curate, curate.cli; from curate.registry import all_steps; all_steps(); "
+            "print(sorted(m for m in ('torch', 'fasttext', 'duckdb', 'sklearn', 'ray') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
