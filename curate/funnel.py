@@ -33,7 +33,8 @@ def funnel_lines(con) -> list[str]:
     for position, step, n_in, kept, dropped, seconds in con.execute(FUNNEL_SQL).fetchall():
         if position == 0:
             n_in = sum(n for m, n in reasons.get((position, step), [])) + (kept or 0)
-        out.append(f"{step:<28}{_fmt(n_in):>10}{_fmt(kept):>10}{_fmt(dropped or 0):>10}{(seconds or 0):>10.1f}")
+        # a step that saw no document has no in/kept rows: it received and kept 0
+        out.append(f"{step:<28}{_fmt(n_in or 0):>10}{_fmt(kept or 0):>10}{_fmt(dropped or 0):>10}{(seconds or 0):>10.1f}")
         for metric, n in reasons.get((position, step), []):
             out.append(f"    {metric:<44}{n:>10,}")
     return out
