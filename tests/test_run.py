@@ -139,3 +139,25 @@ executor: {{type: local, tasks: 2, workers: 1}}
     run(["run", str(pipeline)])
     assert rows(tmp_path / "pref", "SELECT id, source FROM docs") == [("the-book", "books")]
     assert rows(tmp_path / "pref", "SELECT id, duplicate_of FROM rejects") == [("web-copy", "the-book")]
+
+
+def test_a_lone_surrogate_is_repaired_not_fatal(tmp_path):
+    """JSON may escape a lone surrogate; it cannot be written to Parquet. The document is kept with U+FFFD, counted,
+    and the other documents of its shard are not lost."""
+    from tests.conftest import stdlib_docs
+
+    good = stdlib_docs(1)[0]
+    (tmp_path / "in.jsonl").write_text(
+        '{"id": "cut-emoji", "text": "truncated tweet \\ud83d and more"}\n' + json.dumps(good) + "\n")
+    pipeline = tmp_path / "s.yaml"
+    pipeline.write_text(f"""name: s
+source: web
+input: {{reader: jsonl_v1, paths: ["{tmp_path}/in.jsonl"]}}
+steps: [exact_dedup_v1]
+output: {tmp_path / "out"}
+""")
+    run(["run", str(pipeline)])
+    out = tmp_path / "out"
+    assert rows(out, "SELECT id, text FROM docs ORDER BY id")[0] == ("cut-emoji", "truncated tweet \ufffd and more")
+    assert rows(out, "SELECT count(*) FROM docs") == [(2,)]
+    assert rows(out, "SELECT sum(value) FROM stats WHERE metric = 'repaired_invalid_unicode'") == [(1.0,)]

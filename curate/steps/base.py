@@ -15,6 +15,7 @@ A document whose ``apply`` raises is not lost: it is rejected with reason ``erro
 
 from __future__ import annotations
 
+import re
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -264,6 +265,8 @@ class Reader(Step):
                         continue
                     item.metadata.setdefault("source", self.source)
                     item.metadata["input_file"] = path
+                    if _repair_unicode(item):
+                        self.count("repaired_invalid_unicode", file=path)
                     self.count("records", file=path)
                     self.count("kept")
                     self.progress.add_doc()
@@ -273,6 +276,27 @@ class Reader(Step):
                 self.progress.note(f"error in {path}: {type(e).__name__}: {e}")
         self.progress.done()
         self.finish(rank)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _repair_unicode(doc: Document) -> bool:
+    """Replace lone surrogates with U+FFFD in the text, id and string metadata; True if any was replaced.
+
+    JSON may escape a lone surrogate (``"\\ud800"``, common in truncated social-media text); Python keeps it in a str,
+    but it has no UTF-8 encoding, so Parquet cannot store it and the whole shard's write would fail. One bad character
+    must not cost the document, let alone its shard: it is repaired and counted (``repaired_invalid_unicode``).
+    """
+    repaired = False
+    if _SURROGATE.search(doc.text):
+        doc.text, repaired = _SURROGATE.sub("\ufffd", doc.text), True
+    if _SURROGATE.search(doc.id):
+        doc.id, repaired = _SURROGATE.sub("\ufffd", doc.id), True
+    for key, value in doc.metadata.items():
+        if isinstance(value, str) and _SURROGATE.search(value):
+            doc.metadata[key], repaired = _SURROGATE.sub("\ufffd", value), True
+    return repaired
 
 
 def _size(path: str) -> int:
