@@ -31,6 +31,12 @@ class RowParams(Params):
     source_field: str | None = Field(
         None, description="Field whose value, if present, replaces the pipeline's `source` for that row."
     )
+    title_field: str | None = Field(
+        "title", description="Field copied to `title` if present (kept by gutenberg_strip_v1, which declares it)."
+    )
+    author_field: str | None = Field(
+        "author", description="Field copied to `author` if present (kept by gutenberg_strip_v1, which declares it)."
+    )
 
 
 REASONS = {
@@ -57,8 +63,9 @@ def row_to_doc(row: dict, params: RowParams, default_id: str) -> Document | Skip
     meta = {}
     if params.url_field and row.get(params.url_field) is not None:
         meta["url"] = str(row[params.url_field])
-    if params.source_field and row.get(params.source_field) is not None:
-        meta["source"] = str(row[params.source_field])
+    for field, key in ((params.source_field, "source"), (params.title_field, "title"), (params.author_field, "author")):
+        if field and row.get(field) is not None:
+            meta[key] = str(row[field])
     return Document(text=text, id=default_id if doc_id is None else str(doc_id), metadata=meta)
 
 

@@ -51,7 +51,8 @@ class ParquetReader(Reader):
             names = pf.schema_arrow.names
             if p.text_field not in names:  # a wrong text_field, not a bad row: fail the file, say what is there
                 raise ShardError(f"{path}: no column {p.text_field!r} (text_field); columns: {', '.join(names)}")
-            wanted = [c for c in (p.text_field, p.id_field, p.url_field, p.source_field) if c and c in names]
+            fields = (p.text_field, p.id_field, p.url_field, p.source_field, p.title_field, p.author_field)
+            wanted = [c for c in fields if c and c in names]
             carried = [c for c in CARRIED if c in names and c not in wanted]
             columns = list(dict.fromkeys(wanted + carried))
             first = 0  # row number of the group's first row: ids `<file>:<row>` count from 0 over the file
