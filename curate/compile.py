@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from curate.config import PipelineSpec, input_files
 from curate.io import RunLayout
 from curate.registry import get_step
-from curate.schema import run_schema
+from curate.schema import DOC_COLUMNS, REJECT_COLUMNS, run_schema
 from curate.steps._internal import Finalize, QuietLogs, SegmentReader, ShardWriter
 
 
@@ -26,14 +26,19 @@ class Stage:
 
 
 def build_layout(spec: PipelineSpec) -> RunLayout:
-    """The run layout with the docs schema declared by the reader and every step."""
-    classes = [get_step(spec.input.reader)] + [get_step(s.name) for s in spec.steps]
-    signals = []
-    for cls in classes:
-        signals.append((cls.name, cls.signals))
-        for extra in getattr(cls, "extra_signal_steps", ()):
-            signals.append((extra.name, extra.signals))
-    return RunLayout(spec.output, docs_schema=run_schema(signals))
+    """The run layout with the docs schema declared by the reader and every step.
+
+    A reader may also carry columns of its input through (``Reader.input_columns``: parquet_v1 over an earlier run's
+    docs keeps its signals); those are declared here from the input files' schemas, except names the schema or a step
+    of this pipeline declares: a step's fresh value wins over a stale one carried in."""
+    reader_cls = get_step(spec.input.reader)
+    step_signals = [(c.name, c.signals) for c in (get_step(s.name) for s in spec.steps)]
+    declared = set(DOC_COLUMNS) | set(REJECT_COLUMNS) | set(reader_cls.signals)
+    declared |= {name for _, signals in step_signals for name in signals}
+    params = reader_cls.Params(**spec.input.params)
+    carried = {n: t for n, t in reader_cls.input_columns(params, input_files(spec)).items() if n not in declared}
+    schema = run_schema([(reader_cls.name, {**reader_cls.signals, **carried}), *step_signals])
+    return RunLayout(spec.output, docs_schema=schema, carried_columns=tuple(carried))
 
 
 def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:

@@ -161,3 +161,26 @@ output: {tmp_path / "out"}
     assert rows(out, "SELECT id, text FROM docs ORDER BY id")[0] == ("cut-emoji", "truncated tweet \ufffd and more")
     assert rows(out, "SELECT count(*) FROM docs") == [(2,)]
     assert rows(out, "SELECT sum(value) FROM stats WHERE metric = 'repaired_invalid_unicode'") == [(1.0,)]
+
+
+def test_rereading_a_run_carries_its_signals_unless_recomputed(tmp_path, tiny_pipeline):
+    """parquet_v1 over an earlier run's docs keeps that run's columns (dedup.yaml keeps licences, toxicity ...);
+    a column a step of the new pipeline computes is computed afresh, not carried stale."""
+    run(["run", str(tiny_pipeline)])
+    assert rows(tmp_path / "run", "SELECT max(exact_dup__copies) FROM docs") == [(2,)]
+
+    def rerun(name, steps):
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(f"""name: {name}
+source: mixed
+input: {{reader: parquet_v1, paths: ["{tmp_path}/run/docs/*.parquet"], params: {{source_field: source}}}}
+steps: {steps}
+output: {tmp_path / name}
+""")
+        run(["run", str(path)])
+        return tmp_path / name
+
+    carried = rerun("carried", "[]")
+    assert rows(carried, "SELECT count(*), max(exact_dup__copies), min(source) FROM docs") == [(12, 2, "code")]
+    fresh = rerun("fresh", "[exact_dedup_v1]")
+    assert rows(fresh, "SELECT count(*), max(exact_dup__copies) FROM docs") == [(12, 1)]

@@ -231,6 +231,13 @@ class Reader(Step):
     def read_file(self, path: str) -> Iterator[Document | Skip]:
         raise NotImplementedError
 
+    @classmethod
+    def input_columns(cls, params, paths: list[str]) -> dict[str, pa.DataType]:
+        """Columns of the input files this reader can carry through as metadata, by name and type (from the files'
+        own schemas, read before any work). The compiler declares those no step of the pipeline declares and lists
+        them in ``layout.carried_columns``. Default: none."""
+        return {}
+
     def open(self, path: str):
         return _CountingFile(open(path, "rb"), self.progress)
 

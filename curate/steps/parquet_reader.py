@@ -20,6 +20,12 @@ class ParquetParams(RowParams):
     batch_size: int = Field(
         1024, gt=0, description="Rows decoded at a time within a row group (pyarrow's iter_batches batch_size)."
     )
+    carry_columns: bool = Field(
+        True,
+        description="Carry every other input column through as a column of the output (an earlier run's signals: "
+        "language, licence, toxicity ...), unless a step of this pipeline computes it afresh. A column whose type "
+        "differs between input files is left out. curate's rule.",
+    )
 
 
 # Base columns of a curate run directory carried over when present, so re-reading a run's docs (dedup.yaml,
@@ -41,6 +47,28 @@ class ParquetReader(Reader):
         "error_corrupt_row_group": "a row group cannot be read; the other row groups are kept",
     }
 
+    @classmethod
+    def input_columns(cls, params, paths: list[str]) -> dict[str, pa.DataType]:
+        """The union of the input files' columns (their footers only), less the reader's own fields."""
+        import pyarrow.parquet as pq
+
+        if not params.carry_columns:
+            return {}
+        own = {params.text_field, params.id_field, params.url_field, params.source_field}  # base columns
+        columns: dict[str, pa.DataType] = {}
+        conflicts: set[str] = set()
+        for path in paths:
+            try:
+                schema = pq.read_schema(path)
+            except (OSError, pa.ArrowException):
+                continue  # an unreadable file fails when it is read, counted with its name
+            for f in schema:
+                if f.name in own:
+                    continue
+                if columns.setdefault(f.name, f.type) != f.type:
+                    conflicts.add(f.name)
+        return {n: t for n, t in columns.items() if n not in conflicts}
+
     def read_file(self, path: str) -> Iterator[Document | Skip]:
         import pyarrow.parquet as pq
 
@@ -53,7 +81,8 @@ class ParquetReader(Reader):
                 raise ShardError(f"{path}: no column {p.text_field!r} (text_field); columns: {', '.join(names)}")
             fields = (p.text_field, p.id_field, p.url_field, p.source_field, p.title_field, p.author_field)
             wanted = [c for c in fields if c and c in names]
-            carried = [c for c in CARRIED if c in names and c not in wanted]
+            carry = CARRIED + self.layout.carried_columns
+            carried = [c for c in dict.fromkeys(carry) if c in names and c not in wanted]
             columns = list(dict.fromkeys(wanted + carried))
             first = 0  # row number of the group's first row: ids `<file>:<row>` count from 0 over the file
             for group in range(pf.num_row_groups):
