@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from curate.errors import ConfigError
 from curate.registry import all_steps, nearest
@@ -71,6 +71,7 @@ class PipelineSpec(_Strict):
     output: str = Field(description="the run directory")
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
     config_path: str | None = None
+    _files: list[str] | None = PrivateAttr(None)  # input files, globbed once (see input_files)
 
     def resolved(self) -> dict:
         """The config as it will run (for run.json): every step with all its parameters, defaults included."""
@@ -273,14 +274,18 @@ def load_pipeline(
         reader.Params(**spec.input.params)
     except ValidationError as e:
         raise _explain(e, reader.Params, ("input", "params"), lines, where) from None
-    if check_inputs and not expand_inputs(spec.input.paths, getattr(reader, "takes_directories", False)):
+    if check_inputs and not input_files(spec):
         loc = "-i" if inputs else f"{where}:{_line(lines, ('input', 'paths'))}"
         raise ConfigError(f"input.paths: no file matches {spec.input.paths}", loc)
     return spec
 
 
 def input_files(spec: PipelineSpec) -> list[str]:
-    """The inputs of ``spec`` as its reader takes them (files, or directories for directory readers)."""
+    """The inputs of ``spec`` as its reader takes them (files, or directories for directory readers), globbed once
+    per spec: the check, the schema and the stages all see the same list, and a big glob is walked once."""
     from curate.registry import get_step
 
-    return expand_inputs(spec.input.paths, getattr(get_step(spec.input.reader), "takes_directories", False))
+    if spec._files is None:
+        takes_dirs = getattr(get_step(spec.input.reader), "takes_directories", False)
+        spec._files = expand_inputs(spec.input.paths, takes_dirs)
+    return spec._files

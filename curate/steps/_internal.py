@@ -24,9 +24,15 @@ class QuietLogs(PipelineStep):
         self.logs_dir = logs_dir
 
     def run(self, data=None, rank: int = 0, world_size: int = 1):
+        """In a worker that has not had ``quiet_datatrove`` (Ray, Slurm), apply it for the tasks to come and redo this
+        task's handlers; where it already ran (local executor), datatrove's own task logger is ours and this does
+        nothing, so the task log file is not opened a second time."""
+        from datatrove.executor import base
         from loguru import logger
 
-        _console()
+        if getattr(base.add_task_logger, "_curate", False):
+            return data
+        quiet_datatrove()
         logger.add(f"{self.logs_dir}/logs/task_{rank:05d}.log", level="INFO")
         return data
 
@@ -56,6 +62,7 @@ def quiet_datatrove() -> None:
         logger.info(f"Launching pipeline for {rank=}")
         return logfile
 
+    add_task_logger._curate = True
     base.add_task_logger = add_task_logger
     dt_logging.setup_default_logger = _console
     _console()

@@ -36,6 +36,7 @@ class Signatures(Step):
     """Runs before the split: appends each document's band keys, sketch and keeper facts to this rank's files."""
 
     name = NAME
+    counts_documents = False  # counted once, by the filter half after the split
     batch_size = 64  # documents per call; hashed in groups of 1 MB of text (curate.signals.minhash.GROUP)
 
     def __init__(self, params, layout, stage, index, files: SigFiles):
@@ -68,9 +69,6 @@ class Signatures(Step):
             self._writer = self.files.writer(rank)
         self._writer.close()
         self._writer = None
-        # the documents are counted once, by the filter half after the split
-        kept = ("seconds", "cpu_seconds", "no_shingles")
-        self.counts = Counter({k: v for k, v in self.counts.items() if k[0] in kept})
         self.counts[("peak_rss_gb", None)] = peak_rss_gb()
         super().finish(rank)
 

@@ -30,10 +30,6 @@ from curate import schema
 from curate.io import ParquetShardWriter, RunLayout
 
 
-class NoParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class Params(BaseModel):
     """Base for step parameters: unknown keys are errors."""
 
@@ -56,11 +52,14 @@ class Step(PipelineStep):
 
     name: ClassVar[str] = "step_v0"
     type = "curate"
-    Params: ClassVar[type[BaseModel]] = NoParams
+    Params: ClassVar[type[BaseModel]] = Params  # the module's Params: no parameters, unknown keys are errors
     signals: ClassVar[dict[str, pa.DataType]] = {}
     reasons: ClassVar[dict[str, str]] = {}
     batch_size: ClassVar[int] = 1  # > 1: `apply_batch` gets lists of this many documents
     kind: ClassVar[str] = "filter"  # filter | reader | global (a step that needs all documents, e.g. dedup)
+    # False for the half of a global step that runs before the split (GlobalStep.pre_step): the same documents are
+    # counted once, by the filter half after it, so this half reports only its own metrics (seconds, ...)
+    counts_documents: ClassVar[bool] = True
 
     def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int):
         super().__init__()
@@ -150,6 +149,8 @@ class Step(PipelineStep):
         if self._rejects is not None:
             self._rejects.close()
             self._rejects = None
+        if not self.counts_documents:
+            self.counts = Counter({k: v for k, v in self.counts.items() if k[0] not in ("in", "kept")})
         write_stats(self.layout, self.stage, self.index, self.name, rank, self.counts)
         self.counts = Counter()
 

@@ -11,7 +11,6 @@ copies: ~24 bytes a document (24 MB per million).
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import ClassVar
 
@@ -42,14 +41,11 @@ class _Hash(Step):
     """Runs before the split: computes the hash the index stage reads (only that column is read back)."""
 
     name = "exact_dedup_v1"
+    counts_documents = False
 
     def apply(self, doc):
         doc.metadata[HASH] = text_hash(doc.text)
 
-    def finish(self, rank: int) -> None:
-        # the documents are counted once, by the filter half after the split; this half only adds its time
-        self.counts = Counter({k: v for k, v in self.counts.items() if k[0] == "seconds"})
-        super().finish(rank)
 
 
 class _Index(PipelineStep):
