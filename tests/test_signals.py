@@ -6,7 +6,6 @@ sample WARC, Milton's Areopagitica (samples/books, public domain).
 
 from __future__ import annotations
 
-import itertools
 from pathlib import Path
 
 import pytest
@@ -20,7 +19,6 @@ from curate.signals.gopher import quality_signals, repetition_signals
 from curate.signals.text import (
     count_line_words,
     count_sentences,
-    normalize_for_dedup,
     split_tokens,
     split_words,
     tokens_per_word,
@@ -203,10 +201,3 @@ def test_fineweb_signals_on_real_prose():
     s = fineweb_signals(text)
     assert s["lines"] > 100 and 0 < s["line_punct_ratio"] < 1 and s["list_ratio"] < 0.3
     assert fineweb_signals("\n \n")["lines"] == 0
-
-
-def test_normalize_for_dedup():
-    assert normalize_for_dedup("  Ｈｅｌｌｏ,\n  WORLD!  Straße… ") == "hello world strasse"
-    assert normalize_for_dedup("「人間は、理性と良心とを授けられている。」") == "人間は 理性と良心とを授けられている"
-    pairs = itertools.combinations(["Die Würde", "die   WÜRDE!", "die wurde"], 2)
-    assert [normalize_for_dedup(a) == normalize_for_dedup(b) for a, b in pairs] == [True, False, False]

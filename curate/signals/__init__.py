@@ -3,7 +3,7 @@
 Steps in ``curate.steps`` compute signals, store them as columns and compare them with thresholds from the config,
 so a threshold can be re-tuned on the stored columns without recomputing anything (after Dolma's taggers/mixers).
 
-* ``text``: fast, Unicode-aware tokens, words, lines, sentences; ``normalize_for_dedup``
+* ``text``: fast, Unicode-aware tokens, words, lines, sentences
 * ``gopher``: Gopher quality and repetition signals (Rae et al. 2021)
 * ``c4``: C4's line rules (Raffel et al. 2020)
 * ``fineweb``: FineWeb's quality signals (Penedo et al. 2024)

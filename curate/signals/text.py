@@ -47,7 +47,7 @@ def _classes(*groups: tuple[str, ...]) -> list[str]:
     return out
 
 
-_LU, _LL, _M, _SO, _P, _PS_CLASS = _classes(("Lu",), ("Ll",), ("M",), ("So",), ("P",), ("P", "S"))
+_LU, _LL, _M, _SO, _P = _classes(("Lu",), ("Ll",), ("M",), ("So",), ("P",))
 _SO += "\U0001f000-\U0001faff"  # emoji and other pictographs
 _SC = "$£€¥\u20a0-\u20cf"  # currency signs (spaCy splits them off as prefixes)
 
@@ -109,8 +109,6 @@ _TOKEN_RE = re.compile(
 _WORD_RE = re.compile(rf"(?![{_P}])(?:{_GRAPHEME})|(?:[^\W{_SPACELESS}]|[{_M}])+")
 _SPACELESS_RE = re.compile(rf"[{_SPACELESS}]")
 _PUNCT_TOKEN_RE = re.compile(f"[{_P}]+")
-_PUNCT_SYMBOL_RUN_RE = re.compile(f"[{_PS_CLASS}]+")
-_SPACE_RE = re.compile(r"\s+")
 # Marks that end a sentence: spaCy sentencizer's list as datatrove extends it, plus Tibetan's shad (། ༎).
 TERMINAL_MARKS = frozenset(TERMINAL_PUNCTUATION) | {"\u0f0d", "\u0f0e"}
 # Punctuation inside the space-less scripts' blocks (Tibetan tsheg ་, Thai ฯ, Khmer ។ ...): not words.
@@ -229,17 +227,3 @@ def count_sentences(text: str) -> int:
             n += 1
             ended = False
     return n
-
-
-def normalize_for_dedup(text: str) -> str:
-    """Text reduced to what a near-duplicate comparison should see.
-
-    NFKC (full-width and compatibility forms fold to their plain letters), casefold (``ß`` -> ``ss``),
-    punctuation and symbols (Unicode categories P*, S*) become spaces, whitespace runs collapse to one space.
-
-    >>> normalize_for_dedup("  Ｈｅｌｌｏ,\\n  WORLD!  Straße… ")
-    'hello world strasse'
-    """
-    text = unicodedata.normalize("NFKC", text).casefold()
-    text = _PUNCT_SYMBOL_RUN_RE.sub(" ", text)
-    return _SPACE_RE.sub(" ", text).strip()
