@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import functools
 import json
 import os
 import sysconfig
@@ -16,6 +18,24 @@ WEB_SAMPLE = SAMPLES / "web" / "sample.warc.gz"
 # torch and fastText share 2 cores with datatrove workers in CI; one thread each avoids oversubscription stalls.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+
+def curate_ok(args: list[str]):
+    """Run the `curate` CLI in-process; fail the test with its output unless it exits 0."""
+    from click.testing import CliRunner
+
+    from curate.cli import main
+
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 0, result.output
+    return result
+
+
+def run_rows(run_dir, sql: str) -> list[tuple]:
+    """The rows of ``sql`` over the DuckDB views of ``run_dir``."""
+    from curate.inspect import connect
+
+    return connect([run_dir]).execute(sql).fetchall()
 
 
 @pytest.fixture
@@ -60,3 +80,37 @@ executor: {{type: local, tasks: 2, workers: 1}}
 """
     )
     return path
+
+
+@functools.lru_cache(maxsize=1)
+def sample_pages() -> tuple[tuple[str, str, str], ...]:
+    """(url, text, lang) of the sample WARC's HTML pages, decoded and extracted as the web pipeline does
+    (curate.signals.encoding, resiliparse main content); lang is the index's ground truth."""
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from resiliparse.extract.html2text import extract_plain_text
+
+    from curate.signals.encoding import decode_html
+
+    with open(WEB_SAMPLE.with_name("sample.index.csv")) as f:
+        index = {r["url"]: r for r in csv.DictReader(f)}
+    pages = []
+    with open(WEB_SAMPLE, "rb") as f:
+        for record in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
+            row = index.get(record.headers.get("WARC-Target-URI"))
+            if row is None or "html" not in row["content_type"]:
+                continue
+            decoded = decode_html(record.reader.read(), record.http_charset)
+            text = extract_plain_text(decoded.text, main_content=True) if decoded else ""
+            if text.strip():
+                pages.append((row["url"], text, row["lang"]))
+    return tuple(pages)
+
+
+@pytest.fixture(scope="module")
+def web_pages():
+    return sample_pages()
+
+
+@pytest.fixture(scope="module")
+def en_pages():
+    return [(url, text) for url, text, lang in sample_pages() if lang == "en"]

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import curate_ok, run_rows
 
 from curate.cli import main
-from curate.inspect import connect
 from curate.signals.minhash import MinHasher, estimate_jaccard, jaccard, words
 from curate.steps._minhash_cluster import band_pairs, components, keepers, unpack
 
@@ -32,14 +32,7 @@ def edit(text: str, every: int, seed: int = 0) -> str:
     return " ".join(rng.choice(w) + "x" if i % every == every // 2 else x for i, x in enumerate(w))
 
 
-def run(args):
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def rows(run_dir, sql):
-    return connect([run_dir]).execute(sql).fetchall()
+run, rows = curate_ok, run_rows  # the shared helpers of conftest, under this file's short names
 
 
 def pipeline(tmp_path, docs: list[dict], steps: str, name: str = "p", source: str = "books") -> Path:

@@ -13,7 +13,6 @@ samples/web/sample.warc.gz (Python docs, docutils docs, the UDHR), read and extr
 from __future__ import annotations
 
 import calendar
-import csv
 import functools
 import re
 import textwrap
@@ -21,6 +20,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+from conftest import sample_pages
 from datatrove.data import Document
 
 from curate import schema
@@ -32,45 +32,10 @@ from curate.steps.gopher_repetition import DUP_NS, TOP_NS, GopherRepetition
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "samples" / "books"
-WARC = ROOT / "samples" / "web" / "sample.warc.gz"
 STEPS = (GopherQuality, GopherRepetition, C4Quality, FineWebQuality)
 
 
 # -- real text ------------------------------------------------------------------------------------------------------
-@functools.lru_cache(maxsize=1)
-def sample_pages() -> tuple[tuple[str, str, str], ...]:
-    """(url, text, lang) of the sample WARC's HTML pages, decoded and extracted as the web pipeline does
-    (curate.signals.encoding, resiliparse main content); lang is the index's ground truth."""
-    from fastwarc.warc import ArchiveIterator, WarcRecordType
-    from resiliparse.extract.html2text import extract_plain_text
-
-    from curate.signals.encoding import decode_html
-
-    with open(WARC.with_name("sample.index.csv")) as f:
-        index = {r["url"]: r for r in csv.DictReader(f)}
-    pages = []
-    with open(WARC, "rb") as f:
-        for record in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
-            row = index.get(record.headers.get("WARC-Target-URI"))
-            if row is None or "html" not in row["content_type"]:
-                continue
-            decoded = decode_html(record.reader.read(), record.http_charset)
-            text = extract_plain_text(decoded.text, main_content=True) if decoded else ""
-            if text.strip():
-                pages.append((row["url"], text, row["lang"]))
-    return tuple(pages)
-
-
-@pytest.fixture(scope="module")
-def web_pages():
-    return sample_pages()
-
-
-@pytest.fixture(scope="module")
-def en_pages():
-    return [(url, text) for url, text, lang in sample_pages() if lang == "en"]
-
-
 @functools.lru_cache(maxsize=1)
 def milton() -> list[str]:
     """Paragraphs of Milton's Areopagitica (1644), each on one line: long, distinct, clean English prose."""

@@ -6,19 +6,11 @@ import json
 
 import pyarrow.parquet as pq
 from click.testing import CliRunner
+from conftest import curate_ok, run_rows
 
 from curate.cli import main
-from curate.inspect import connect
 
-
-def run(args):
-    result = CliRunner().invoke(main, args)
-    assert result.exit_code == 0, result.output
-    return result
-
-
-def rows(run_dir, sql):
-    return connect([run_dir]).execute(sql).fetchall()
+run, rows = curate_ok, run_rows  # the shared helpers of conftest, under this file's short names
 
 
 def test_run_directory_contract(tmp_path, tiny_pipeline):

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from datatrove.pipeline.filters.gopher_repetition_filter import find_top_duplicate, get_n_grams
 from datatrove.utils.text import split_into_sentences, split_into_words
-from test_quality_steps import sample_pages
 
 from curate.signals.c4 import C4Rules, ends_in_terminal_punct
 from curate.signals.fineweb import fineweb_signals
@@ -25,16 +24,6 @@ from curate.signals.text import (
 )
 
 BOOKS = Path(__file__).resolve().parents[1] / "samples" / "books"
-
-
-@pytest.fixture(scope="module")
-def web_pages():
-    return sample_pages()
-
-
-@pytest.fixture(scope="module")
-def en_pages():
-    return [(url, text) for url, text, lang in sample_pages() if lang == "en"]
 
 
 # Sentences from the Python 3.11 docs and the Debian handbook, with what spaCy's tokenizer makes hard:
