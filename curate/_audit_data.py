@@ -121,15 +121,13 @@ def language_table(rc: RunCounts, min_docs: int = 30) -> list[dict]:
     to the step's removal rate over every language (> 1: the step removes this language's documents more often)."""
     out = []
     for position, step in rc.steps:
-        pooled_in = _sum(rc.lang_rows, "n", lambda p, k=position: p is None or p >= k)
-        pooled_rm = _sum(rc.lang_rows, "n", lambda p, k=position: p == k)
+        pooled_in, pooled_rm = _flow(rc.lang_rows, "n", position)
         pooled_rate = pooled_rm / pooled_in if pooled_in else 0.0
         slices: dict[tuple[str, str], list[dict]] = {}
         for r in rc.lang_rows:
             slices.setdefault((r["source"], r["lang"]), []).append(r)
         for (source, lang), rows in sorted(slices.items()):
-            entering = _sum(rows, "n", lambda p, k=position: p is None or p >= k)
-            removed = _sum(rows, "n", lambda p, k=position: p == k)
+            entering, removed = _flow(rows, "n", position)
             if entering >= min_docs or removed:
                 rate = removed / entering if entering else 0.0
                 out.append(
@@ -160,19 +158,25 @@ def _sum(rows: list[dict], key: str, keep) -> int:
     return sum(r[key] for r in rows if keep(r["pos"]))
 
 
+def _flow(rows: list[dict], key: str, position: int) -> tuple[int, int]:
+    """(entering, removed) at the filter at ``position``: a row's ``pos`` is where it was removed, None if kept, so
+    it entered every filter up to its own."""
+    entering = sum(r[key] for r in rows if r["pos"] is None or r["pos"] >= position)
+    removed = sum(r[key] for r in rows if r["pos"] == position)
+    return entering, removed
+
+
 def removal_table(rc: RunCounts, threshold: float = 1.25, min_docs: int = 30) -> list[dict]:
     """One row per (source, lang, step, group): entering, removed, rates, ratio, shares, flag."""
     out = []
     for (source, lang), rows in _slices(rc).items():
         for position, step in rc.steps:
-            entering = _sum(rows, "n", lambda p, k=position: p is None or p >= k)
-            removed = _sum(rows, "n", lambda p, k=position: p == k)
+            entering, removed = _flow(rows, "n", position)
             if entering == 0:
                 continue
             rate = removed / entering
             for g in rc.groups:
-                eg = _sum(rows, f"g_{g}", lambda p, k=position: p is None or p >= k)
-                rg = _sum(rows, f"g_{g}", lambda p, k=position: p == k)
+                eg, rg = _flow(rows, f"g_{g}", position)
                 rate_g = rg / eg if eg else None
                 ratio = rate_g / rate if rate_g is not None and rate > 0 else None
                 left = entering - removed
