@@ -48,11 +48,12 @@ def training_docs(eval_files: list[Path], planted: int) -> tuple[list[str], int]
     for book in sorted((ROOT / "samples" / "books").glob("*.txt")):
         docs += [" ".join(p.split()) for p in re.split(r"\n\s*\n", book.read_text()) if len(p.split()) >= 20]
     docs += [p.read_text(errors="replace") for p in stdlib_files(3, skip_mb=200)]
-    step = max(1, len(eval_files) // planted)
+    sources = [p for p in eval_files if p.stat().st_size > 2000]  # not the empty __init__.py files
+    step = max(1, len(sources) // planted)
     for i in range(planted):
-        text = eval_files[i * step].read_text(errors="replace")
+        text = sources[i * step].read_text(errors="replace")
         middle = " ".join(text.split()[len(text.split()) // 2 :][:40])
-        docs[i * 7] = docs[i * 7] + " " + middle
+        docs[i * 7] = docs[i * 7] + " " + middle  # planted documents: 0, 7, 14, ...
     return docs, planted
 
 
@@ -87,7 +88,7 @@ def child(kind: str, index: str, docs_path: str) -> dict:
     return json.loads(out)
 
 
-def throughput(index: str, docs: list[str]) -> dict:
+def throughput(index: str, docs: list[str], planted: int) -> dict:
     """Documents/s of the step's apply_batch (ours) and of the set lookup with the same hashing (baseline)."""
     import numpy as np
     from datatrove.data import Document
@@ -100,14 +101,16 @@ def throughput(index: str, docs: list[str]) -> dict:
     step.setup()
     batches = [[Document(text=t, id=str(i)) for i, t in enumerate(docs[j : j + 256])] for j in range(0, len(docs), 256)]
     t0 = time.perf_counter()
-    ours = sum(r == "contaminated" for b in batches for r in step.apply_batch(b))
+    verdicts = [r for b in batches for r in step.apply_batch(b)]
     t_ours = time.perf_counter() - t0
+    ours = sum(r == "contaminated" for r in verdicts)
     s = set(np.load(Path(index) / "hashes.npy").tolist())
     t0 = time.perf_counter()
     base = sum(any(h in s for h in ngram_hashes(t).tolist()) for t in docs)
     t_base = time.perf_counter() - t0
     return {"docs": len(docs), "ours_docs_per_s": len(docs) / t_ours, "set_docs_per_s": len(docs) / t_base,
-            "ours_contaminated": int(ours), "set_contaminated": int(base)}
+            "ours_contaminated": int(ours), "set_contaminated": int(base),
+            "planted_found": sum(verdicts[i * 7] == "contaminated" for i in range(planted))}
 
 
 def main() -> None:
@@ -131,7 +134,7 @@ def main() -> None:
         "loadavg_before": os.getloadavg(),
         "eval_files": len(eval_files), "index_ngrams": meta["ngrams"], "build_seconds": build_s,
         "training_docs": len(docs), "planted": planted,
-        "throughput": throughput(str(work / "index"), docs),
+        "throughput": throughput(str(work / "index"), docs, planted),
         "memory_ours": child("ours", str(work / "index"), str(work / "docs.json")),
         "memory_set": child("set", str(work / "index"), str(work / "docs.json")),
         "loadavg_after": os.getloadavg(),
