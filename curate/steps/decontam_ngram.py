@@ -36,7 +36,12 @@ class DecontamParams(Params):
 
 @register
 class DecontamNgram(Step):
-    """Count each document's n-grams shared with an evaluation-data index; drop contaminated documents."""
+    """Count each document's n-grams shared with an evaluation-data index; drop contaminated documents.
+
+    Build the index with `curate decontam index EVAL_FILES... -o INDEX` (13-grams, one task per file or --task).
+    decont__ngrams: distinct indexed n-grams the document holds; decont__task: the task most of them come from.
+    Memory: 10 bytes per indexed n-gram, memory-mapped (`curate plan --decontam-ngrams N`).
+    """
 
     name = "decontam_ngram_v1"
     Params = DecontamParams

@@ -79,7 +79,12 @@ def lingua_top(text: str, codes: tuple[str, ...] | None) -> tuple[str | None, fl
 
 @register
 class LangLingua(Step):
-    """Language ID with lingua; with lid.176 run before, lingua decides between close relatives only."""
+    """Language ID with lingua; with lid.176 run before, lingua decides between close relatives only.
+
+    Put it after lang_fasttext_v1. lang_rule says who decided: lid (lid.176's label stands), lingua_close (lid.176's
+    label has close relatives: da/no/nn/sv, pt/es/ca, id/ms, hr/bs, cs/sk), lingua_low_score (lid.176 below
+    low_score) or lingua_only (rule: lingua, or no lid.176 label). lang / lang_score hold the decision.
+    """
 
     name = "lang_lingua_v1"
     Params = LinguaParams

@@ -86,7 +86,11 @@ def load_lists(paths: list[str], categories: list[str] | None = None) -> tuple[d
 
 @register
 class URLFilter(Step):
-    """Drop documents whose URL, domain (or a parent domain) or host words are on the given block lists."""
+    """Drop documents whose URL, domain (or a parent domain) or host words are on the given block lists.
+
+    Lists are UT1 roots (one folder per category with `domains` / `urls` files), UT1 category folders or plain
+    files (category = file name); nothing is downloaded. The allowlist wins. Stats count blocked_<category>.
+    """
 
     name = "url_filter_v1"
     Params = URLFilterParams
