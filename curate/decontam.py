@@ -17,7 +17,6 @@ import gzip
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import click
@@ -55,10 +54,13 @@ def read_items(path: Path, fields: list[str] | None) -> Iterator[str | None]:
                 except json.JSONDecodeError:
                     yield None
                     continue
-                if isinstance(record, dict):
-                    yield from _strings(record, fields)
-                elif isinstance(record, str):
-                    yield record
+                for item in record if isinstance(record, list) else [record]:  # a JSON array on one line, too
+                    if isinstance(item, dict):
+                        yield from _strings(item, fields)
+                    elif isinstance(item, str):
+                        yield item
+                    else:
+                        yield None  # a number or null where a record belongs: counted as a bad record
     elif kind == "parquet":
         import pyarrow.parquet as pq
 
@@ -68,14 +70,6 @@ def read_items(path: Path, fields: list[str] | None) -> Iterator[str | None]:
     else:
         with _open_text(path) as f:
             yield f.read()
-
-
-@dataclass
-class IndexStats:
-    items: int = 0
-    short_items: int = 0
-    bad_records: int = 0
-    ngrams: int = 0
 
 
 def build(files: list[str], out: str, n: int = 13, tasks: list[str] | None = None, fields: list[str] | None = None,
@@ -162,7 +156,7 @@ def index_cmd(eval_files, output, ngram, tasks, fields):
                  echo=lambda m: click.echo(m, err=True))
     for task in meta["tasks"]:
         t = meta["per_task"][task]
-        bad = f", {t['bad_records']} invalid JSON line(s) skipped" if t["bad_records"] else ""
+        bad = f", {t['bad_records']} invalid JSON line(s) or non-record value(s) skipped" if t["bad_records"] else ""
         click.echo(f"{task}: {t['items']:,} items ({t['short_items']:,} shorter than {ngram} words), "
                    f"{t['ngrams']:,} distinct {ngram}-grams{bad}")
     click.echo(f"{output}: {meta['ngrams']:,} n-grams, {meta['bytes_in_memory'] / 1e6:.1f} MB in memory "

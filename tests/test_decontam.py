@@ -72,7 +72,7 @@ def test_index_and_step_drop_planted_overlaps_and_keep_near_misses(tmp_path, spl
     files = _write_eval(tmp_path, evaluation)
     out = curate_ok(["decontam", "index", *files, "-o", str(tmp_path / "index")]).output
     assert "milton_qa: 20 items" not in out and "milton_qa: 40 items" in out  # two fields per record
-    assert "1 invalid JSON line(s) skipped" in out and "genesis_qa: 20 items" in out
+    assert "1 invalid JSON line(s) or non-record value(s) skipped" in out and "genesis_qa: 20 items" in out
     vocabulary = {w for items in evaluation.values() for t in items for w in minhash_words(t)}
     filler = [w for w in minhash_words(" ".join(training)) if w not in vocabulary]  # words no benchmark item has
     docs = [{"id": f"clean-{i}", "text": t} for i, t in enumerate(training)]

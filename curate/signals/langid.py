@@ -69,6 +69,7 @@ _SCRIPT_NAMES = {
     "ETHIOPIC": "Ethi", "KHMER": "Khmr", "ARMENIAN": "Armn", "MONGOLIAN": "Mong", "THAANA": "Thaa",
     "CHEROKEE": "Cher", "CANADIAN": "Cans", "TIFINAGH": "Tfng", "SYRIAC": "Syrc", "NKO": "Nkoo", "VAI": "Vaii",
     "YI": "Yiii", "ADLAM": "Adlm", "OL": "Olck", "JAVANESE": "Java", "BALINESE": "Bali", "SUNDANESE": "Sund",
+    "TAGALOG": "Tglg", "BOPOMOFO": "Bopo", "SYLOTI": "Sylo", "BUGINESE": "Bugi", "LIMBU": "Limb",
 }
 
 
@@ -87,22 +88,22 @@ def char_script(ch: str) -> str | None:
 
 
 def text_script(text: str, max_letters: int = 2000) -> str | None:
-    """The dominant script of ``text``'s first ``max_letters`` letters (ISO 15924), None without letters.
+    """The dominant script of the letters among ``text``'s first ``2 * max_letters`` characters (ISO 15924), None
+    without letters.
 
     Japanese (kana with or without Han) is ``Jpan``, Korean (Hangul with Han) ``Kore``, as GlotLID labels them.
     """
+    head = text[: 2 * max_letters]
+    if head.isascii():  # the common case, without a look at each character
+        return "Latn" if any(c.isalpha() for c in head) else None
     counts: Counter = Counter()
-    n = 0
-    for ch in text:
+    for ch, k in Counter(head).items():  # distinct characters: a few hundred lookups, not thousands
         s = char_script(ch)
-        if s is None:
-            continue
-        counts[s] += 1
-        n += 1
-        if n >= max_letters:
-            break
+        if s is not None:
+            counts[s] += k
     if not counts:
         return None
+    n = sum(counts.values())
     top = counts.most_common(1)[0][0]
     if counts["Hira"] + counts["Kana"] > 0.05 * n and top in ("Hani", "Hira", "Kana"):
         return "Jpan"
