@@ -1,6 +1,6 @@
 """Per-language thresholds on the bundled multilingual sample: pipelines/web.yaml with its defaults, `curate calibrate`
-on that run, then web.yaml again with ``per_lang`` on lang_fasttext_v1, gopher_quality_v1, c4_quality_v1 and
-fineweb_quality_v1. Writes the removal share per language (languages with fewer than 20 documents pooled by script)
+(in two rounds, see main), then web.yaml again with ``per_lang`` on lang_fasttext_v1, gopher_quality_v1,
+c4_quality_v1 and fineweb_quality_v1. Writes the removal share per language (languages with fewer than 20 documents pooled by script)
 at each of those steps, before and after, as JSON and a Markdown table.
 
     python benches/calibration.py --out benches/calibration.json
@@ -40,9 +40,16 @@ def main() -> None:
     ap.add_argument("--share", type=float, default=None, help="passed to curate calibrate")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp())
+    share = ["--share", str(args.share)] if args.share else []
     curate("run", "pipelines/web.yaml", "-o", str(work / "default"))
+    # Without tag mode, a quality step's signals exist only for the documents that reached it, and calibrated language
+    # ID lets other documents through: calibrate lang_fasttext_v1 first, run with it, then calibrate every step on
+    # that run (whose quality steps saw the documents they will see), and run with all four.
+    curate("calibrate", str(work / "default"), "-o", str(work / "lang.yaml"), *share)
+    curate("run", "pipelines/web.yaml", "-o", str(work / "lang"), "--set",
+           f"steps.lang_fasttext_v1.per_lang={work / 'lang.yaml'}")
     thresholds = work / "thresholds.yaml"
-    curate("calibrate", str(work / "default"), "-o", str(thresholds), *(["--share", str(args.share)] if args.share else []))
+    curate("calibrate", str(work / "lang"), "-o", str(thresholds), *share)
     sets = [a for s in STEPS for a in ("--set", f"steps.{s}.per_lang={thresholds}")]
     curate("run", "pipelines/web.yaml", "-o", str(work / "calibrated"), *sets)
     before, after = shares(work / "default"), shares(work / "calibrated")
