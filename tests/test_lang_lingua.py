@@ -61,14 +61,15 @@ def test_a_language_lingua_does_not_know_keeps_lid176s_label(tmp_path, paragraph
 def test_keep_drops_other_languages_with_a_reason(tmp_path, paragraphs):
     texts = [t for t, lang in paragraphs if lang == "nn"][:20] + [t for t, lang in paragraphs if lang == "no"][:20]
     layout = RunLayout(tmp_path / "run")
-    step = LangLingua(LangLingua.Params(rule="lingua", keep=["nn"]), layout, "s", 1)
-    kept = list(step.run(Document(text=t, id=str(i)) for i, t in enumerate(texts)))
+    lid = LangFastText(LangFastText.Params(min_score=0), layout, "s", 1)
+    step = LangLingua(LangLingua.Params(keep=["nn"]), layout, "s", 2)
+    kept = list(step.run(lid.run(Document(text=t, id=str(i)) for i, t in enumerate(texts))))
     import pyarrow.parquet as pq
 
     rejects = pq.read_table(layout.rejects_dir).to_pylist()
     assert kept and rejects and len(kept) + len(rejects) == len(texts)
-    assert {r["reason"] for r in rejects} == {"lingua_lang_not_kept"}
-    assert all(d.metadata["lang"] == "nn" and d.metadata["lang_rule"] == "lingua_only" for d in kept)
+    assert {r["reason"] for r in rejects} == {"lingua_lang_not_kept"} and {r["step"] for r in rejects} == {step.name}
+    assert all(d.metadata["lang"] == "nn" for d in kept)
 
 
 def test_rule_and_script_helpers():
