@@ -14,6 +14,8 @@ LAZY_COMMANDS = {
     "plan": "curate.plan:plan_cmd",
     "audit": "curate.audit:audit_cmd",
     "classifier": "curate.classifier:classifier_group",
+    "decontam": "curate.decontam:decontam_group",
+    "calibrate": "curate.calibrate:calibrate_cmd",
 }
 
 

@@ -50,6 +50,8 @@ def inspect_lines(con, samples: int = 2) -> list[str]:
         "SELECT source, lang, count(*) AS docs, sum(length(text)) AS chars FROM docs GROUP BY ALL ORDER BY docs DESC"
     ).fetchall()
     out += [f"{s or '-':<8}{lang or '-':<8}{d:>8,} docs {c or 0:>14,} chars" for s, lang, d, c in rows]
+    out += _per_lang_section(con)
+    out += _token_section(con)
     out += ["", "== sizes (characters) of kept documents"]
     q = con.execute(
         "SELECT count(*), sum(length(text)), min(length(text)), median(length(text)), max(length(text)) FROM docs"
@@ -64,3 +66,17 @@ def inspect_lines(con, samples: int = 2) -> list[str]:
     for step, reason, doc_id, url, text in rows:
         out.append(f"{step}/{reason}: {url or doc_id}\n      {text!r}")
     return out
+
+
+def _per_lang_section(con) -> list[str]:
+    """Removal per language at steps that used per-language thresholds (curate.per_lang_report), if any."""
+    from curate.per_lang_report import per_lang_lines
+
+    return per_lang_lines(con, [r[0] for r in con.execute("SELECT run FROM runs").fetchall()])
+
+
+def _token_section(con) -> list[str]:
+    """Tokens kept per source and language, removed per filter (curate.token_report), if the run counted them."""
+    from curate.token_report import token_lines
+
+    return token_lines(con)

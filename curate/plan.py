@@ -38,6 +38,9 @@ CONSTANTS = {
     "pairs_per_removed_doc": 1.06,
     "run_cpu_seconds_per_char": 1.12e-07,  # the whole `curate run` of parquet_v1 -> minhash_dedup_v1
     "shard_bytes_per_char": 0.52,
+    # decontam_ngram_v1: resident growth of a process that memory-maps an index and looks documents up in it, per
+    # indexed n-gram (8-byte hash + 2-byte task id = 10 in theory); `python benches/decontam.py` (benches/decontam.json)
+    "decontam_rss_bytes_per_ngram": 10.4,  # 3.79M n-grams of stdlib source; 10.4-11.4 over runs
 }
 
 
@@ -117,6 +120,11 @@ def _fmt_time(s: float) -> str:
     return f"{s:.0f} s" if s < 120 else f"{s / 60:.1f} min" if s < 7200 else f"{s / 3600:.1f} h"
 
 
+def decontam_bytes(ngrams: int) -> float:
+    """Resident memory of a decontam_ngram_v1 index of ``ngrams`` n-grams (shared by the tasks of one machine)."""
+    return HEADROOM * CONSTANTS["decontam_rss_bytes_per_ngram"] * ngrams
+
+
 @click.command("plan")
 @click.option("--docs", type=click.IntRange(min=1), required=True, help="Number of documents to deduplicate.")
 @click.option("--mean-chars", type=click.FloatRange(min=1), required=True, help="Mean characters per document.")
@@ -126,7 +134,9 @@ def _fmt_time(s: float) -> str:
               help="executor.tasks, run on as many cores.")
 @click.option("--dup-fraction", type=click.FloatRange(0, 1), default=0.2, show_default=True,
               help="Fraction of documents that are near-copies of another (FineWeb-scale web crawls: 0.2-0.5).")
-def plan_cmd(docs, mean_chars, bands, rows, tasks, dup_fraction):
+@click.option("--decontam-ngrams", type=click.IntRange(min=0), default=None,
+              help="Also plan decontam_ngram_v1 with an index of this many n-grams (`curate decontam index` prints it).")
+def plan_cmd(docs, mean_chars, bands, rows, tasks, dup_fraction, decontam_ngrams):
     """Memory, disk and time of near-dedup (minhash_dedup_v1) for DOCS documents, from measured constants."""
     p = estimate(docs, mean_chars, bands, rows, tasks, dup_fraction)
     wall = p.cpu_seconds / tasks
@@ -140,4 +150,7 @@ def plan_cmd(docs, mean_chars, bands, rows, tasks, dup_fraction):
     click.echo(f"  disk under _work/        {p.disk_gb:8.2f} GB   (signatures + the segment shards of the split)")
     click.echo(f"  time                     {_fmt_time(wall):>8}      ({_fmt_time(p.cpu_seconds)} of CPU, "
                f"{tasks} task(s) on as many cores)")
-    click.echo("constants: curate/plan.py, measured by `python benches/dedup.py --calibrate`")
+    if decontam_ngrams is not None:
+        click.echo(f"decontamination index of {decontam_ngrams:,} n-grams: {decontam_bytes(decontam_ngrams) / GB:.2f} GB "
+                   "resident per machine (memory-mapped: the tasks of one machine share it)")
+    click.echo("constants: curate/plan.py, measured by `python benches/dedup.py --calibrate` and benches/decontam.py")

@@ -35,6 +35,15 @@ def test_plan_is_linear_and_a_million_documents_fit_in_1_5_gb():
     assert estimate(1_000_000, 2000, bands=20, rows=5).disk_gb > one.disk_gb
 
 
+def test_plan_knows_the_decontamination_index():
+    result = CliRunner().invoke(main, ["plan", "--docs", "1000", "--mean-chars", "2000", "--decontam-ngrams",
+                                       "100000000"])
+    assert result.exit_code == 0, result.output
+    line = next(ln for ln in result.output.splitlines() if ln.startswith("decontamination index"))
+    gb = float(line.split(": ")[1].split(" GB")[0])
+    assert 1.0 <= gb <= 2.0  # 100M n-grams at 10 bytes each, plus what the process adds, plus headroom
+
+
 def test_plan_rejects_impossible_input_with_a_message():
     result = CliRunner().invoke(main, ["plan", "--docs", "0", "--mean-chars", "2000"])
     assert result.exit_code == 2 and "--docs" in result.output and "Traceback" not in result.output

@@ -23,12 +23,15 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.c4 import C4Rules
+from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import LangScopedParams, Step
 
 _C4 = "C4 (Raffel et al. 2020) and datatrove's default"
 
 
-class C4QualityParams(LangScopedParams):
+class C4QualityParams(LangScopedParams, PerLangParams):
+    per_lang_step = "c4_quality_v1"
+
     filter_lines: bool = Field(True, description="Replace the text by its kept lines (datatrove does).")
     remove_citations: bool = Field(True, description=f"Remove [1], [edit], [citation needed]. {_C4}: true.")
     filter_no_terminal_punct: bool = Field(
@@ -73,6 +76,7 @@ class C4Quality(Step):
 
     def setup(self) -> None:
         p = self.params
+        self._per_lang = PerLang(p, self.name)  # min_num_sentences per language; the line rules stay as they are
         self._rules = {  # (English?, punctuated?) -> the rules for such a language
             (english, punctuated): C4Rules(
                 max_word_length=p.max_word_length,
@@ -89,10 +93,10 @@ class C4Quality(Step):
         }
 
     def apply(self, doc: Document) -> str | None:
-        p = self.params
         lang = self.doc_lang(doc)
         if lang is None:
             return None
+        p = self._per_lang(lang, doc.metadata.get("lang_script"))
         result = self._rules[lang in p.english_rules_langs, lang not in p.unpunctuated_langs].apply(doc.text)
         doc.metadata.update(
             {"c4__lines": result.lines, "c4__lines_removed": result.lines_removed, "c4__sentences": result.sentences}

@@ -17,12 +17,15 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.fineweb import fineweb_signals
+from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import LangScopedParams, Step
 
 _FW = "FineWeb (Penedo et al. 2024) and datatrove's default"
 
 
-class FineWebQualityParams(LangScopedParams):
+class FineWebQualityParams(LangScopedParams, PerLangParams):
+    per_lang_step = "fineweb_quality_v1"
+
     line_punct_thr: float | None = Field(
         0.12, description=f"Drop if fewer lines end in terminal punctuation. {_FW}: 0.12."
     )
@@ -60,11 +63,14 @@ class FineWebQuality(Step):
         "fineweb_list_ratio": "more than new_line_ratio newlines per word",
     }
 
+    def setup(self) -> None:
+        self._per_lang = PerLang(self.params, self.name)
+
     def apply(self, doc: Document) -> str | None:
-        p = self.params
         lang = self.doc_lang(doc)
         if lang is None:
             return None
+        p = self._per_lang(lang, doc.metadata.get("lang_script"))
         s = fineweb_signals(doc.text, short_line_length=p.short_line_length)
         if s["lines"] == 0:
             return "fineweb_empty"

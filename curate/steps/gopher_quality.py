@@ -29,12 +29,15 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.gopher import STOP_WORDS, quality_signals
+from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import LangScopedParams, Step
 
 _GOPHER = "Gopher (Rae et al. 2021) A.1.1 and datatrove's default"
 
 
-class GopherQualityParams(LangScopedParams):
+class GopherQualityParams(LangScopedParams, PerLangParams):
+    per_lang_step = "gopher_quality_v1"
+
     min_doc_words: int | None = Field(50, ge=0, description=f"Drop documents with fewer words. {_GOPHER}: 50.")
     max_doc_words: int | None = Field(100_000, ge=0, description=f"Drop longer documents. {_GOPHER}: 100,000.")
     min_avg_word_length: float | None = Field(3, description=f"Drop if mean word length is below. {_GOPHER}: 3.")
@@ -90,18 +93,21 @@ class GopherQuality(Step):
         "gopher_stop_words": "fewer than min_stop_words distinct English stop words (English only)",
     }
 
+    def setup(self) -> None:
+        self._per_lang = PerLang(self.params, self.name)
+
     def apply(self, doc: Document) -> str | None:
-        p = self.params
         lang = self.doc_lang(doc)
         if lang is None:
             return None
+        p = self._per_lang(lang, doc.metadata.get("lang_script"))
         s = quality_signals(doc.text, p.stop_words)
         doc.metadata.update({f"gopher__{k}": v for k, v in s.items()})
-        return self._verdict(s, english=lang in p.english_rules_langs, stop_words=lang in p.stop_words_langs)
+        return self._verdict(p, s, english=lang in p.english_rules_langs, stop_words=lang in p.stop_words_langs)
 
-    def _verdict(self, s: dict, english: bool, stop_words: bool) -> str | None:
-        """The first rule the signals ``s`` break, in datatrove's order."""
-        p = self.params
+    @staticmethod
+    def _verdict(p: GopherQualityParams, s: dict, english: bool, stop_words: bool) -> str | None:
+        """The first rule the signals ``s`` break under parameters ``p``, in datatrove's order."""
         if p.min_doc_words is not None and s["word_count"] < p.min_doc_words:
             return "gopher_short_doc"
         if p.max_doc_words is not None and s["word_count"] > p.max_doc_words:

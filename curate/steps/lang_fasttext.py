@@ -4,6 +4,11 @@ The prediction fills the base columns ``lang`` (the label without ``__label__``:
 639-3, e.g. ``en``, ``ja``, ``als``) and ``lang_score`` (the model's probability, in [0, 1]). ``keep`` is judged on
 the top language; datatrove keeps a document if *any* kept language scores above the threshold, which is the same
 rule whenever min_score >= 0.5 (probabilities sum to 1).
+
+``lang_script`` is the text's script (ISO 15924: ``Latn``, ``Cyrl``, ``Hani``, ``Jpan`` ...): from the label of a
+model that names it (GlotLID's ``__label__eng_Latn`` gives ``lang`` ``eng`` and ``lang_script`` ``Latn``; ``keep``
+may name ``eng`` or ``eng_Latn``), else from the text's letters (the most frequent script among the first 2,000).
+``per_lang`` (a ``curate calibrate`` file) gives each language its own ``min_score``.
 """
 
 from __future__ import annotations
@@ -15,10 +20,14 @@ from datatrove.data import Document
 from pydantic import Field
 
 from curate.registry import register
-from curate.steps.base import Params, Step
+from curate.signals.langid import parse_label, text_script
+from curate.steps._per_lang import PerLang, PerLangParams
+from curate.steps.base import Step
 
 
-class LangParams(Params):
+class LangParams(PerLangParams):
+    per_lang_step = "lang_fasttext_v1"
+
     min_score: float = Field(
         0.65,
         ge=0,
@@ -51,7 +60,9 @@ class LangFastText(Step):
     name = "lang_fasttext_v1"
     Params = LangParams
     # the base columns lang and lang_score, filled here (schema.run_schema accepts a step re-declaring a base column)
-    signals: ClassVar[dict[str, pa.DataType]] = {"lang": pa.string(), "lang_score": pa.float32()}
+    signals: ClassVar[dict[str, pa.DataType]] = {
+        "lang": pa.string(), "lang_score": pa.float32(), "lang_script": pa.string()
+    }
     reasons: ClassVar[dict[str, str]] = {
         "lang_low_score": "the top language's probability is below min_score",
         "lang_not_kept": "the top language is not in keep",
@@ -70,16 +81,18 @@ class LangFastText(Step):
             raise StepError(f"model_path: no such file {path}")
         self._model = _FastText(model_path=str(path))
         self._keep = set(self.params.keep) if self.params.keep is not None else None
+        self._per_lang = PerLang(self.params, self.name)
 
     def apply(self, doc: Document) -> str | None:
         text = doc.text[: self.params.max_chars] if self.params.max_chars else doc.text
         # fastText reads one line per prediction: newlines become spaces (as datatrove's FastTextLID does)
         labels, scores = self._model.predict(text.replace("\n", " ").replace("\r", " "), k=1)
-        lang = labels[0].removeprefix("__label__") if labels else None
+        lang, script = parse_label(labels[0]) if labels else (None, None)
+        script = script or text_script(text)
         score = min(float(scores[0]), 1.0) if len(scores) else 0.0  # the softmax can exceed 1 by rounding
-        doc.metadata["lang"], doc.metadata["lang_score"] = lang, score
-        if self._keep is not None and lang not in self._keep:
+        doc.metadata["lang"], doc.metadata["lang_score"], doc.metadata["lang_script"] = lang, score, script
+        if self._keep is not None and lang not in self._keep and f"{lang}_{script}" not in self._keep:
             return "lang_not_kept"
-        if score < self.params.min_score:
+        if score < self._per_lang(lang, script).min_score:
             return "lang_low_score"
         return None
