@@ -101,8 +101,7 @@ class C4Quality(Step):
             return f"c4_{result.page_rule}"
         for rule, n in result.removed.items():
             self.count(f"lines_removed_{rule}", n)
-        if p.min_num_sentences is not None and result.sentences < p.min_num_sentences:
-            return "c4_too_few_sentences"
-        if p.filter_lines:
+        few = p.min_num_sentences is not None and result.sentences < p.min_num_sentences
+        if p.filter_lines and (not few or self.mode == "tag"):  # in tag mode the line filter edits what it keeps
             doc.text = result.text
-        return None
+        return "c4_too_few_sentences" if few else None
