@@ -209,3 +209,13 @@ def test_modes_resolve_step_over_pipeline_and_tag_only_over_all(tmp_path):
     plain = load_pipeline(ROOT / "pipelines" / "web.yaml").resolved()
     assert "mode" not in plain and not any("mode" in params for s in plain["steps"] for params in s.values())
     assert shipped.resolved()["steps"][7]["fineweb_quality_v1"]["mode"] == "tag"
+
+
+def test_readme_tag_mode_queries_run_on_a_tagged_run(web_tagged_run):
+    import shlex
+
+    readme = (ROOT / "README.md").read_text().split("### Tag, then decide")[1].split("```")[1]
+    queries = [shlex.split(line) for line in readme.splitlines() if line.startswith("curate sql ")]
+    assert len(queries) == 2
+    outputs = [curate_ok(["sql", q[2], str(web_tagged_run)]).output for q in queries]
+    assert "en" in outputs[0] and outputs[1].count("\n") == 7  # header, rule, 4 thresholds, row count

@@ -15,6 +15,7 @@ A document whose ``apply`` raises is not lost: it is rejected with reason ``erro
 Tag mode (``mode: tag`` on a step, or ``curate run --tag-only``): a step that has drop reasons keeps every document
 and writes the reason it would have dropped it for to ``<tag_prefix>__reason`` (null: it would keep), counted as
 ``tagged_<reason>``; the signals are columns as always, so any threshold can be chosen later with a SQL ``where``.
+A step leaves a document it tags as it would have rejected it (C4's line filter edits only the pages it keeps).
 Exceptions are not decisions: in tag mode too they are rejected as ``error_<ExceptionType>``. Steps without drop
 reasons (transforms such as PII redaction) run unchanged; readers' skips stay skips; a step whose drop leaves no
 text to keep (HTML extraction) sets ``can_tag = False`` and filters in every mode.

@@ -101,7 +101,8 @@ class C4Quality(Step):
             return f"c4_{result.page_rule}"
         for rule, n in result.removed.items():
             self.count(f"lines_removed_{rule}", n)
-        few = p.min_num_sentences is not None and result.sentences < p.min_num_sentences
-        if p.filter_lines and (not few or self.mode == "tag"):  # in tag mode the line filter edits what it keeps
+        if p.min_num_sentences is not None and result.sentences < p.min_num_sentences:
+            return "c4_too_few_sentences"
+        if p.filter_lines:
             doc.text = result.text
-        return "c4_too_few_sentences" if few else None
+        return None
