@@ -219,3 +219,23 @@ def test_readme_tag_mode_queries_run_on_a_tagged_run(web_tagged_run):
     assert len(queries) == 2
     outputs = [curate_ok(["sql", q[2], str(web_tagged_run)]).output for q in queries]
     assert "en" in outputs[0] and outputs[1].count("\n") == 7  # header, rule, 4 thresholds, row count
+
+
+def test_a_tagged_document_cannot_join_two_untagged_clusters():
+    """MinHash clusters: A ~ X ~ B with X tagged by an earlier step. A filtering run never saw X, so A and B stay
+    apart; X joins A's cluster and is never its keeper, though it is the longest."""
+    import numpy as np
+
+    from curate.steps._minhash_cluster import keepers
+    from curate.steps._minhash_files import META
+    from curate.steps._minhash_stages import TAGGED_RANK, live_components
+
+    meta = np.zeros(3, META)
+    meta["chars"] = [10, 100, 10]
+    u, v, nodes = np.array([0, 1]), np.array([1, 2]), np.arange(3)
+    untagged = live_components(u, v, meta, nodes)
+    assert len(set(untagged)) == 1 and set(keepers(untagged, meta["source_rank"], meta["chars"], nodes)) == {1}
+    meta["source_rank"][1] = TAGGED_RANK
+    label = live_components(u, v, meta, nodes)
+    assert label[0] == label[1] != label[2]
+    assert list(keepers(label, meta["source_rank"], meta["chars"], nodes)) == [0, 0, 2]

@@ -3,9 +3,10 @@
 Normalisation: NFKC, case-fold, whitespace collapsed (``curate.signals.dedup``). Keeper rule: a copy no earlier step
 in tag mode tagged for removal (so the copy kept is the one a filtering run would keep), then the copy whose
 ``source`` comes first in ``prefer_sources`` (sources not listed come after), then the first in input order (task
-rank, then position). In tag mode every copy is kept and the others get ``exact_dup__reason`` = ``exact_duplicate``
-and ``exact_dup__duplicate_of``. The others are rejected as ``exact_duplicate`` with ``duplicate_of`` = the kept id, and the kept
+rank, then position). The others are rejected as ``exact_duplicate`` with ``duplicate_of`` = the kept id, and the kept
 one carries ``exact_dup__copies`` (how many documents share its text). ``minhash_dedup_v1`` uses the same preference.
+In tag mode every copy is kept, the others with ``exact_dup__reason`` = ``exact_duplicate`` and
+``exact_dup__duplicate_of``; ``exact_dup__copies`` then counts every copy, tagged ones included.
 
 Memory: the one index task holds 8 bytes of hash plus 8 of position per document, and the ids of documents that have
 copies: ~24 bytes a document (24 MB per million).
