@@ -75,9 +75,11 @@ def inspect_lines(con, samples: int = 2) -> list[str]:
 
 
 def _reason_columns(con) -> list[str]:
+    """The tag columns of docs, in pipeline order (only identifiers: a column carried in from input may be any name)."""
     from curate.schema import reason_columns
 
-    return reason_columns(r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE docs)").fetchall())
+    names = reason_columns(r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE docs)").fetchall())
+    return [n for n in names if n.isidentifier()]
 
 
 def tag_lines(con, samples: int = 2) -> list[str]:
