@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 
+import pyarrow as pa
 import pytest
 from conftest import ROOT, SAMPLES, curate_ok
 
@@ -239,3 +240,18 @@ def test_a_tagged_document_cannot_join_two_untagged_clusters():
     label = live_components(u, v, meta, nodes)
     assert label[0] == label[1] != label[2]
     assert list(keepers(label, meta["source_rank"], meta["chars"], nodes)) == [0, 0, 2]
+
+
+def test_every_filter_has_a_tag_column_of_its_own():
+    """Two steps of one pipeline (or two runs queried together) never write the same tag column, and no tag column
+    is another step's signal: `curate steps NAME` shows the column a step writes."""
+    from curate.registry import all_steps
+
+    taggable = {n: c for n, c in all_steps().items() if c.taggable()}
+    columns = [col for c in taggable.values() for col in c.tag_columns()]
+    signals = {col for c in all_steps().values() for col in c.signals}
+    assert len(columns) == len(set(columns)) and not set(columns) & signals
+    assert taggable["gopher_quality_v1"].tag_columns() == {"gopher__reason": pa.string()}
+    assert "gopher_repetition__reason" in taggable["gopher_repetition_v1"].tag_columns()
+    assert set(taggable["minhash_dedup_v1"].tag_columns()) == {"minhash_dedup__reason", "minhash_dedup__duplicate_of"}
+    assert "html_extract_v1" not in taggable and "pii_redact_v1" not in taggable and "warc_v1" not in taggable

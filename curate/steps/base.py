@@ -92,7 +92,8 @@ class Step(PipelineStep):
         return cls.kind != "reader" and bool(cls.reasons) and cls.can_tag
 
     @classmethod
-    def prefix(cls) -> str:
+    def tag_column_prefix(cls) -> str:
+        """``tag_prefix``, else the prefix its signals share (``gopher__x`` -> gopher), else its unversioned name."""
         if cls.tag_prefix:
             return cls.tag_prefix
         prefixes = {n.split("__")[0] for n in cls.signals if "__" in n}
@@ -101,16 +102,16 @@ class Step(PipelineStep):
     @classmethod
     def tag_columns(cls) -> dict[str, pa.DataType]:
         """The columns a step in tag mode adds to docs/: ``<prefix>__reason``."""
-        return {cls.prefix() + schema.REASON_SUFFIX: schema.TAG_TYPE}
+        return {cls.tag_column_prefix() + schema.REASON_SUFFIX: schema.TAG_TYPE}
 
     def tag(self, doc: Document, reason: str) -> None:
         """Tag mode: record ``reason`` in the document's tag column (and a dedup's kept id); the document is kept."""
         self.count(f"tagged_{reason}")
         self.count("tagged")
-        doc.metadata[self.prefix() + schema.REASON_SUFFIX] = reason
+        doc.metadata[self.tag_column_prefix() + schema.REASON_SUFFIX] = reason
         duplicate_of = doc.metadata.pop("duplicate_of", None)  # a column of rejects/, not of docs/
         if duplicate_of is not None:
-            doc.metadata[self.prefix() + schema.DUPLICATE_OF_SUFFIX] = duplicate_of
+            doc.metadata[self.tag_column_prefix() + schema.DUPLICATE_OF_SUFFIX] = duplicate_of
 
     # -- what subclasses implement -------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -375,7 +376,7 @@ class GlobalStep(Step):
     @classmethod
     def tag_columns(cls) -> dict[str, pa.DataType]:
         """A dedup step in tag mode keeps every copy: ``<prefix>__reason`` and the kept copy's id."""
-        return {**super().tag_columns(), cls.prefix() + schema.DUPLICATE_OF_SUFFIX: schema.TAG_TYPE}
+        return {**super().tag_columns(), cls.tag_column_prefix() + schema.DUPLICATE_OF_SUFFIX: schema.TAG_TYPE}
 
     def pre_step(self) -> Step | None:
         return None
