@@ -255,3 +255,28 @@ def test_every_filter_has_a_tag_column_of_its_own():
     assert "gopher_repetition__reason" in taggable["gopher_repetition_v1"].tag_columns()
     assert set(taggable["minhash_dedup_v1"].tag_columns()) == {"minhash_dedup__reason", "minhash_dedup__duplicate_of"}
     assert "html_extract_v1" not in taggable and "pii_redact_v1" not in taggable and "warc_v1" not in taggable
+
+
+def test_in_tag_mode_a_document_that_breaks_a_step_is_still_an_error_not_a_tag(tmp_path):
+    """Exceptions are not decisions: the document is rejected as error_<Exception> and counted, as in filter mode."""
+    import pyarrow.parquet as pq
+    from datatrove.data import Document
+
+    from curate import schema
+    from curate.io import RunLayout
+    from curate.steps.book_quality import BookQuality
+
+    sonnets = (BOOKS / "sonnets.txt").read_text()
+    docs = [Document(text=sonnets, id="sonnets", metadata={}),
+            Document(text=" ".join(sonnets.split()[:150]), id="fragment", metadata={}),
+            Document(text=None, id="no-text", metadata={})]  # e.g. a null text column read from Parquet
+    layout = RunLayout(tmp_path, docs_schema=schema.run_schema([(BookQuality.name, {**BookQuality.signals,
+                                                                                  **BookQuality.tag_columns()})]))
+    step = BookQuality(BookQuality.Params(), layout, stage="t", index=1)
+    step.mode = "tag"
+    kept = {d.id: d.metadata.get("book__reason") for d in step.run(iter(docs))}
+    assert kept == {"sonnets": None, "fragment": "book_too_short"}
+    [rejected] = pq.read_table(next((tmp_path / "rejects").glob("*.parquet"))).to_pylist()
+    assert (rejected["id"], rejected["reason"]) == ("no-text", "error_AttributeError")
+    stats = {r["metric"]: r["value"] for r in pq.read_table(next((tmp_path / "_work").rglob("*.parquet"))).to_pylist()}
+    assert stats["tagged_book_too_short"] == stats["error_AttributeError"] == stats["dropped"] == 1 and stats["kept"] == 2
