@@ -70,13 +70,15 @@ def main():
 @click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a config value, e.g. executor.tasks=4.")
 @click.option("--force", is_flag=True, help="Delete the run directory and start over.")
 @click.option("--dry-run", is_flag=True, help="Validate and show the plan (the sbatch scripts for slurm); run nothing.")
-def run(pipeline, inputs, output, sets, force, dry_run):
+@click.option("--tag-only", is_flag=True,
+              help="Tag mode for every filter step: keep every document, write each decision to <prefix>__reason.")
+def run(pipeline, inputs, output, sets, force, dry_run, tag_only):
     """Run PIPELINE (a YAML file). A killed run started again with the same output resumes."""
     from curate.compile import build_layout, build_stages
     from curate.config import input_files, load_pipeline
     from curate.runner import run_pipeline
 
-    spec = load_pipeline(pipeline, inputs=list(inputs), output=output, sets=list(sets))
+    spec = load_pipeline(pipeline, inputs=list(inputs), output=output, sets=list(sets), tag_only=tag_only)
     files = input_files(spec)
     click.echo(f"{spec.name}: {len(files)} input(s) -> {spec.output} ({spec.executor.type}, "
                f"{spec.executor.tasks} task(s))", err=True)

@@ -32,13 +32,18 @@ def build_layout(spec: PipelineSpec) -> RunLayout:
     docs keeps its signals); those are declared here from the input files' schemas, except names the schema or a step
     of this pipeline declares: a step's fresh value wins over a stale one carried in."""
     reader_cls = get_step(spec.input.reader)
-    step_signals = [(c.name, c.signals) for c in (get_step(s.name) for s in spec.steps)]
+    step_signals = [(s.name, step_columns(get_step(s.name), s.mode)) for s in spec.steps]
     declared = set(DOC_COLUMNS) | set(REJECT_COLUMNS) | set(reader_cls.signals)
     declared |= {name for _, signals in step_signals for name in signals}
     params = reader_cls.Params(**spec.input.params)
     carried = {n: t for n, t in reader_cls.input_columns(params, input_files(spec)).items() if n not in declared}
     schema = run_schema([(reader_cls.name, {**reader_cls.signals, **carried}), *step_signals])
     return RunLayout(spec.output, docs_schema=schema, carried_columns=tuple(carried))
+
+
+def step_columns(cls, mode: str | None) -> dict:
+    """The columns a step adds to docs/: its signals, and in tag mode its tag columns (``Step.tag_columns``)."""
+    return {**cls.signals, **(cls.tag_columns() if mode == "tag" else {})}
 
 
 def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
@@ -53,6 +58,7 @@ def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
     for index, step_spec in enumerate(spec.steps, start=1):
         cls = get_step(step_spec.name)
         step = cls(cls.Params(**step_spec.params), layout, stage_name, index)
+        step.mode = step_spec.mode or "filter"
         if cls.kind != "global":
             current.append(step)
             continue

@@ -12,6 +12,10 @@ A pipeline file::
       - lang_fasttext_v1: {min_score: 0.65}
     output: runs/web               # the run directory
     executor: {type: local, tasks: 2, workers: 2}
+    mode: filter                   # or tag: every filter step keeps all documents and records its decision
+
+A step's own ``mode`` (``- gopher_quality_v1: {mode: tag}``) wins over the pipeline's; ``curate run --tag-only``
+puts every filter step in tag mode (see ``curate.steps.base``).
 
 Everything is validated before any work: unknown keys and step names (with a suggestion), wrong types, input globs
 that match nothing.
@@ -56,10 +60,15 @@ class ExecutorSpec(_Strict):
     address: str | None = Field(None, description="ray: cluster address; none = start a local Ray")
 
 
+Mode = Literal["filter", "tag"]
+MODES = ("filter", "tag")
+
+
 class StepSpec(_Strict):
     name: str
     params: dict[str, Any] = Field(default_factory=dict)
     line: int | None = None
+    mode: Mode | None = None  # as written on the step (None: the pipeline's); resolved by load_pipeline
 
 
 class PipelineSpec(_Strict):
@@ -70,6 +79,11 @@ class PipelineSpec(_Strict):
     steps: list[StepSpec] = Field(default_factory=list)
     output: str = Field(description="the run directory")
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
+    mode: Mode = Field(
+        "filter",
+        description="filter: steps drop documents; tag: every filter step keeps them and writes its decision to "
+        "<prefix>__reason (null = keep), so thresholds are chosen later with SQL. A step's own `mode` wins.",
+    )
     config_path: str | None = None
     _files: list[str] | None = PrivateAttr(None)  # input files, globbed once (see input_files)
 
@@ -77,8 +91,11 @@ class PipelineSpec(_Strict):
         """The config as it will run (for run.json): every step with all its parameters, defaults included."""
         from curate.registry import get_step
 
-        data = self.model_dump(exclude={"config_path"})
-        data["steps"] = [{s.name: get_step(s.name).Params(**s.params).model_dump(mode="json")} for s in self.steps]
+        data = self.model_dump(exclude={"config_path"} | ({"mode"} if self.mode == "filter" else set()))
+        data["steps"] = []
+        for s in self.steps:
+            params = get_step(s.name).Params(**s.params).model_dump(mode="json")
+            data["steps"].append({s.name: params | {"mode": "tag"} if s.mode == "tag" else params})
         reader = get_step(self.input.reader)
         data["input"]["params"] = reader.Params(**self.input.params).model_dump(mode="json")
         return data
@@ -215,12 +232,41 @@ def _parse_steps(raw: Any, lines: dict, where: str) -> list[StepSpec]:
             raise ConfigError(f"steps[{i}]: {name} is a reader; put it under input.reader", loc)
         if not isinstance(params, dict):
             raise ConfigError(f"steps[{i}].{name}: parameters must be a mapping, got {params!r}", loc)
+        params = dict(params)
+        mode_loc = f"{where}:{_line(lines, ('steps', i, name, 'mode'))}"
+        mode = _step_mode(cls, params.pop("mode", None), f"steps[{i}].{name}", mode_loc)
         try:
             cls.Params(**params)
         except ValidationError as e:
             raise _explain(e, cls.Params, ("steps", i, name), lines, where) from None
-        specs.append(StepSpec(name=name, params=params, line=_line(lines, ("steps", i))))
+        specs.append(StepSpec(name=name, params=params, line=_line(lines, ("steps", i)), mode=mode))
     return specs
+
+
+def _step_mode(cls, mode: Any, dotted: str, loc: str) -> str | None:
+    """A step's own ``mode:`` key, checked: filter | tag, and tag only for a step that can tag."""
+    if mode is None:
+        return None
+    if mode not in MODES:
+        raise ConfigError(f"{dotted}.mode: must be 'filter' or 'tag', got {mode!r}", loc)
+    if mode == "tag" and not cls.taggable():
+        why = "it drops nothing (it runs as usual in tag mode)" if not cls.reasons else (
+            "a document it drops has no text to keep (it filters in tag mode too)")
+        raise ConfigError(f"{dotted}.mode: {cls.name} cannot tag: {why}", loc)
+    return mode
+
+
+def resolve_modes(spec: PipelineSpec, tag_only: bool = False) -> None:
+    """Each step's mode: --tag-only puts every step that can tag in tag mode; else its own, else the pipeline's."""
+    from curate.registry import get_step
+
+    if tag_only:
+        spec.mode = "tag"
+    for s in spec.steps:
+        if not get_step(s.name).taggable():
+            s.mode = "filter"
+        elif tag_only or s.mode is None:
+            s.mode = spec.mode
 
 
 def expand_inputs(patterns: list[str], keep_dirs: bool = False) -> list[str]:
@@ -243,8 +289,9 @@ def load_pipeline(
     output: str | None = None,
     sets: list[str] | None = None,
     check_inputs: bool = True,
+    tag_only: bool = False,
 ) -> PipelineSpec:
-    """Read, override (-i, -o, --set) and validate a pipeline YAML. Raises ConfigError naming the line."""
+    """Read, override (-i, -o, --set, --tag-only) and validate a pipeline YAML. Raises ConfigError naming the line."""
     where = str(path)
     try:
         text = Path(path).read_text()
@@ -263,6 +310,7 @@ def load_pipeline(
     except ValidationError as e:
         raise _explain(e, PipelineSpec, (), lines, where) from None
     spec.steps = steps
+    resolve_modes(spec, tag_only)
     registry = all_steps()
     reader_line = f"{where}:{_line(lines, ('input', 'reader'))}"
     reader = registry.get(spec.input.reader)

@@ -7,7 +7,8 @@ SELECT position, step,
        sum(value) FILTER (WHERE metric = 'in') AS n_in,
        sum(value) FILTER (WHERE metric = 'kept') AS kept,
        sum(value) FILTER (WHERE metric = 'dropped') AS dropped,
-       sum(value) FILTER (WHERE metric = 'seconds') AS seconds
+       sum(value) FILTER (WHERE metric = 'seconds') AS seconds,
+       sum(value) FILTER (WHERE metric = 'tagged') AS tagged
 FROM stats GROUP BY position, step ORDER BY position, min(stage)
 """
 
@@ -15,7 +16,7 @@ REASONS_SQL = """
 SELECT position, step, metric, sum(value)::BIGINT AS n
 FROM stats
 WHERE metric LIKE 'dropped\\_%' ESCAPE '\\' OR metric LIKE 'error\\_%' ESCAPE '\\'
-   OR metric LIKE 'skipped\\_%' ESCAPE '\\'
+   OR metric LIKE 'skipped\\_%' ESCAPE '\\' OR metric LIKE 'tagged\\_%' ESCAPE '\\'
 GROUP BY ALL ORDER BY position, n DESC, metric
 """
 
@@ -25,16 +26,20 @@ def _fmt(v) -> str:
 
 
 def funnel_lines(con) -> list[str]:
-    """One line per step (in, kept, dropped, seconds) followed by its reasons, indented."""
+    """One line per step (in, kept, dropped, seconds; tagged in a run with steps in tag mode) followed by its reasons,
+    indented."""
     reasons: dict = {}
     for position, step, metric, n in con.execute(REASONS_SQL).fetchall():
         reasons.setdefault((position, step), []).append((metric, n))
-    out = [f"{'step':<28}{'in':>10}{'kept':>10}{'dropped':>10}{'seconds':>10}"]
-    for position, step, n_in, kept, dropped, seconds in con.execute(FUNNEL_SQL).fetchall():
+    rows = con.execute(FUNNEL_SQL).fetchall()
+    any_tagged = any(r[6] for r in rows)
+    out = [f"{'step':<28}{'in':>10}{'kept':>10}{'dropped':>10}{'seconds':>10}" + (f"{'tagged':>10}" * any_tagged)]
+    for position, step, n_in, kept, dropped, seconds, tagged in rows:
         if position == 0:
             n_in = sum(n for m, n in reasons.get((position, step), [])) + (kept or 0)
         # a step that saw no document has no in/kept rows: it received and kept 0
-        out.append(f"{step:<28}{_fmt(n_in or 0):>10}{_fmt(kept or 0):>10}{_fmt(dropped or 0):>10}{(seconds or 0):>10.1f}")
+        out.append(f"{step:<28}{_fmt(n_in or 0):>10}{_fmt(kept or 0):>10}{_fmt(dropped or 0):>10}{(seconds or 0):>10.1f}"
+                   + (f"{_fmt(tagged or 0):>10}" * any_tagged))
         for metric, n in reasons.get((position, step), []):
             out.append(f"    {metric:<44}{n:>10,}")
     return out
@@ -45,6 +50,7 @@ def inspect_lines(con, samples: int = 2) -> list[str]:
     for run, name, source, status, wall, docs, rejects in con.execute("SELECT * FROM runs").fetchall():
         out.append(f"{run}: {name} ({source}) {status}, {_fmt(docs)} docs, {_fmt(rejects)} rejects, {wall or 0:.1f} s")
     out += ["", "== funnel (per step and reason)"] + funnel_lines(con)
+    out += tag_lines(con, samples)
     out += ["", "== kept documents per source and language"]
     rows = con.execute(
         "SELECT source, lang, count(*) AS docs, sum(length(text)) AS chars FROM docs GROUP BY ALL ORDER BY docs DESC"
@@ -58,6 +64,8 @@ def inspect_lines(con, samples: int = 2) -> list[str]:
     ).fetchone()
     out.append(f"docs {q[0]:,}  chars {q[1] or 0:,}  min {q[2] or 0:,}  median {int(q[3] or 0):,}  max {q[4] or 0:,}")
     out += ["", f"== sample of rejects ({samples} per reason)"]
+    if not con.execute("SELECT count(*) FROM rejects").fetchone()[0]:
+        return out + ["(no rejects)"]  # e.g. a run in tag mode: the view then has no step or reason column
     rows = con.execute(
         f"""SELECT step, reason, id, coalesce(url, ''), regexp_replace(left(text, 90), '\\s+', ' ', 'g')
             FROM (SELECT *, row_number() OVER (PARTITION BY step, reason ORDER BY id) AS k FROM rejects)
@@ -80,3 +88,49 @@ def _token_section(con) -> list[str]:
     from curate.token_report import token_lines
 
     return token_lines(con)
+
+
+def _reason_columns(con) -> list[str]:
+    """The tag columns of docs, in pipeline order (only identifiers: a column carried in from input may be any name)."""
+    from curate.schema import reason_columns
+
+    names = reason_columns(r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE docs)").fetchall())
+    return [n for n in names if n.isidentifier()]
+
+
+def tag_lines(con, samples: int = 2) -> list[str]:
+    """For a run with steps in tag mode: what each decision would remove, in documents and characters and their
+    share of all documents: every document it tags (`tagged`), and those it is the first to tag in pipeline order
+    (`first`: what it removes in the filtering run); then what all decisions together keep, and samples."""
+    cols = _reason_columns(con)
+    if not cols:
+        return []
+    total_docs, total_chars = con.execute("SELECT count(*), coalesce(sum(length(text)), 0) FROM docs").fetchone()
+    first = "CASE " + " ".join(f"WHEN {c} IS NOT NULL THEN '{c}'" for c in cols) + " END"
+    share = lambda n, whole: f"{100 * n / whole:5.1f}%" if whole else "    -"
+    out = ["", "== tag mode: what each decision would remove (of all documents; first = in pipeline order)",
+           f"{'column / reason':<44}{'tagged':>8}{'chars':>13}{'share':>7}{'first':>8}{'chars':>13}{'share':>7}"]
+    for c in cols:
+        rows = con.execute(f"""SELECT {c}, count(*), sum(length(text)),
+                                      count(*) FILTER ({first} = '{c}'), sum(length(text)) FILTER ({first} = '{c}')
+                               FROM docs WHERE {c} IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()
+        sums = [sum(r[i] or 0 for r in rows) for i in range(1, 5)]
+        for label, (n, chars, n1, chars1) in [(c, sums)] + [(f"    {r[0]}", r[1:]) for r in rows]:
+            chars, n1, chars1 = chars or 0, n1 or 0, chars1 or 0
+            out.append(f"{label:<44}{n:>8,}{chars:>13,}{share(chars, total_chars)}{n1:>8,}{chars1:>13,}"
+                       f"{share(chars1, total_chars)}")
+    kept = con.execute(f"SELECT count(*), coalesce(sum(length(text)), 0) FROM docs WHERE {first} IS NULL").fetchone()
+    out.append(f"kept by every decision: {kept[0]:,} of {total_docs:,} docs ({share(kept[0], total_docs).strip()}), "
+               f"{kept[1]:,} of {total_chars:,} chars ({share(kept[1], total_chars).strip()})")
+    out.append(f"  select them with: WHERE {' AND '.join(f'{c} IS NULL' for c in cols)}")
+    return out + _tag_samples(con, cols, samples)
+
+
+def _tag_samples(con, cols: list[str], samples: int) -> list[str]:
+    out = ["", f"== sample of tagged documents ({samples} per reason)"]
+    for c in cols:
+        rows = con.execute(f"""SELECT {c}, id, coalesce(url, ''), regexp_replace(left(text, 90), '\\s+', ' ', 'g')
+                               FROM (SELECT *, row_number() OVER (PARTITION BY {c} ORDER BY id) AS k FROM docs
+                                     WHERE {c} IS NOT NULL) WHERE k <= {int(samples)} ORDER BY 1, 2""").fetchall()
+        out += [f"{c}={reason}: {url or doc_id}\n      {text!r}" for reason, doc_id, url, text in rows]
+    return out

@@ -6,7 +6,7 @@ the declared signals of its steps, in pipeline order. ``train/`` relies on the b
 
 A run directory::
 
-    docs/*.parquet      kept documents: DOC_COLUMNS + each step's signals
+    docs/*.parquet      kept documents: DOC_COLUMNS + each step's signals (+ tag columns of steps in tag mode)
     rejects/*.parquet   dropped documents: the same columns + REJECT_COLUMNS
     stats.parquet       long-format counters: STATS_SCHEMA
     run.json            resolved config, package versions, git commit, wall time
@@ -41,12 +41,32 @@ STATS_SCHEMA = pa.schema(
         ("stage", pa.string()),  # datatrove stage (stage1, dedup, ...)
         ("position", pa.int32()),  # the step's position in the pipeline (0 = reader)
         ("step", pa.string()),  # registry name of the step
-        ("metric", pa.string()),  # in | kept | dropped | dropped_<reason> | error_<reason> | skipped_<reason> | seconds
+        # in | kept | dropped | dropped_<reason> | tagged | tagged_<reason> | error_<reason> | skipped_<reason> | seconds
+        ("metric", pa.string()),
         ("value", pa.float64()),
         ("file", pa.string()),  # input file, for per-file reader counts; null otherwise
         ("rank", pa.int32()),  # task rank that produced the row (sum over ranks for totals)
     ]
 )
+
+# Tag mode ("tag, then decide"): a filter step in ``mode: tag`` keeps every document and writes the decision it would
+# have made to ``<prefix>__reason`` (its drop reason; null = it would keep). A dedup step also writes the kept copy's
+# id to ``<prefix>__duplicate_of``. ``<prefix>`` is the step's signal prefix (``Step.tag_prefix``): gopher, fineweb...
+# Selecting ``WHERE`` every ``*__reason`` column IS NULL gives the documents the filtering run keeps.
+REASON_SUFFIX = "__reason"
+DUPLICATE_OF_SUFFIX = "__duplicate_of"
+TAG_TYPE = pa.string()
+
+
+def reason_columns(names: Iterable[str]) -> list[str]:
+    """The tag-mode decision columns among ``names`` (in their order)."""
+    return [n for n in names if n.endswith(REASON_SUFFIX)]
+
+
+def is_tagged(metadata: Mapping) -> bool:
+    """True if an earlier step in tag mode recorded a decision to remove this document."""
+    return any(v is not None for k, v in metadata.items() if k.endswith(REASON_SUFFIX))
+
 
 # Metadata keys that map to DOC_COLUMNS rather than to signal columns.
 META_BASE = ("source", "url", "lang", "lang_score", "input_file")

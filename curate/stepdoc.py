@@ -45,4 +45,9 @@ def describe(name: str) -> str:
         out.append("  (none)")
     out += ["", "signal columns:"] + ([f"  {c}: {t}" for c, t in cls.signals.items()] or ["  (none)"])
     out += ["", "drop reasons:"] + ([f"  {r}: {d}" for r, d in cls.reasons.items()] or ["  (none)"])
+    if cls.taggable():
+        cols = ", ".join(cls.tag_columns())
+        out += ["", f"tag mode (`mode: tag`, `curate run --tag-only`): keeps every document; columns {cols}"]
+    elif cls.reasons and cls.kind != "reader":
+        out += ["", "tag mode: not available; it filters in tag mode too (a document it drops has no text to keep)"]
     return "\n".join(out)

@@ -43,6 +43,23 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def web_filtered_run(tmp_path_factory) -> Path:
+    """pipelines/web.yaml on the bundled WARC, as shipped (run once per session)."""
+    out = tmp_path_factory.mktemp("web") / "run"
+    result = curate_ok(["run", str(ROOT / "pipelines" / "web.yaml"), "-i", str(WEB_SAMPLE), "-o", str(out)])
+    assert "dropped_lang_low_score" in result.output  # the funnel is printed at the end
+    return out
+
+
+@pytest.fixture(scope="session")
+def web_tagged_run(tmp_path_factory) -> Path:
+    """The same pipeline with every filter step in tag mode (`curate run --tag-only`), run once per session."""
+    out = tmp_path_factory.mktemp("web-tagged") / "run"
+    curate_ok(["run", str(ROOT / "pipelines" / "web.yaml"), "--tag-only", "-i", str(WEB_SAMPLE), "-o", str(out)])
+    return out
+
+
 def stdlib_docs(n: int, package: str = "email") -> list[dict]:
     """Real text: the source files of a stdlib package, as {id, text} records (code, PSF licence)."""
     files = sorted(Path(sysconfig.get_paths()["stdlib"], package).glob("*.py"))[:n]

@@ -70,3 +70,19 @@ def test_mixture_study_notebook_runs_top_to_bottom(tmp_path, monkeypatch):
     markdown = "".join(o["data"].get("text/markdown", "") for o in outputs if "data" in o)
     assert "Validation loss per mixture" in markdown and "Predicted best mixture" in markdown
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 3  # curves, loss vs weight, report plot
+
+
+def test_curation_study_notebook_runs_top_to_bottom(web_tagged_run, monkeypatch):
+    """On the session's tagged web run (`curate run pipelines/web.yaml --tag-only`), which the notebook reuses."""
+    monkeypatch.setenv("CURATION_RUN", str(web_tagged_run))
+    nb = nbformat.read(ROOT / "notebooks" / "curation_study.ipynb", as_version=4)
+    NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(ROOT)}}).execute()
+    outputs = [o for cell in nb.cells if cell.cell_type == "code" for o in cell.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    assert f"using the tagged run in {web_tagged_run}: 667 documents" in text
+    assert "exact_dup__reason" in text and "gopher_repetition__reason" in text  # what each decision would remove
+    # the threshold re-decided in SQL gives back the filtering run's 183 pages at 0.65, fewer at 0.85
+    assert "lang_score >= 0.65: 183 documents" in text and "the same as `first = 'kept'`: True" in text
+    assert "lang_score >= 0.85: 145 documents" in text
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # per-language bars, the threshold grid

@@ -5,22 +5,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
-from conftest import ROOT, WEB_SAMPLE
+from conftest import WEB_SAMPLE
 
-from curate.cli import main
 from curate.inspect import connect
 from curate.registry import all_steps
 
 
 @pytest.fixture(scope="module")
-def web_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("web") / "run"
-    result = CliRunner().invoke(main, ["run", str(ROOT / "pipelines" / "web.yaml"), "-i", str(WEB_SAMPLE),
-                                       "-o", str(out)])
-    assert result.exit_code == 0, result.output
-    assert "dropped_lang_low_score" in result.output  # the funnel is printed at the end
-    return out, connect([out])
+def web_run(web_filtered_run):
+    return web_filtered_run, connect([web_filtered_run])
 
 
 def q(con, sql):

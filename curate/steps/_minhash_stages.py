@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
+from curate import schema
 from curate.plan import bucket_bytes, cluster_bytes
 from curate.signals.minhash import MinHasher, estimate_jaccard
 from curate.steps._minhash_cluster import band_pairs, components, keepers, unpack
@@ -30,6 +31,7 @@ from curate.steps._minhash_files import CLUSTERS_SCHEMA, META, SigFiles, save_at
 from curate.steps.base import Step, write_stats
 
 NAME = "minhash_dedup_v1"
+TAGGED_RANK = 1 << 20  # added to the source rank of a tagged document: the keeper rule then prefers untagged ones
 
 
 class Signatures(Step):
@@ -56,7 +58,9 @@ class Signatures(Step):
         meta["chars"] = [len(d.text) for d in docs]
         meta["shingles"] = counts
         unlisted = len(self._source_rank)
-        meta["source_rank"] = [self._source_rank.get(d.metadata.get("source"), unlisted) for d in docs]
+        # a document an earlier step in tag mode tagged ranks after every untagged one (see live_components)
+        meta["source_rank"] = [self._source_rank.get(d.metadata.get("source"), unlisted)
+                               + TAGGED_RANK * schema.is_tagged(d.metadata) for d in docs]
         if self._writer is None:
             self._writer = self.files.writer(self.rank)
         self._writer.write(keys, sketch, meta)  # last: a batch that raised above wrote nothing
@@ -157,9 +161,9 @@ class Clusters(_GlobalStage):
         del u, v
         ok = _similarity(sketch, iu, iv) >= self.params.threshold
         counts.update(candidate_pairs=len(ok), joined_pairs=int(ok.sum()))
-        label = components(iu[ok], iv[ok], len(nodes))
-        del iu, iv, ok
         meta = self._rows(nodes, ranks, offsets, "meta")
+        label = live_components(iu[ok], iv[ok], meta, nodes)
+        del iu, iv, ok
         keep = keepers(label, meta["source_rank"], meta["chars"], nodes)
         size = np.bincount(label, minlength=len(nodes))[label]
         clustered = np.flatnonzero(size >= 2)
@@ -212,6 +216,21 @@ class Clusters(_GlobalStage):
             },
             schema=CLUSTERS_SCHEMA,
         )
+
+
+def live_components(u: np.ndarray, v: np.ndarray, meta: np.ndarray, nodes: np.ndarray) -> np.ndarray:
+    """Cluster labels of the nodes joined by edges (u, v), with documents tagged by an earlier step in tag mode
+    (``source_rank >= TAGGED_RANK``) unable to join two clusters: the untagged documents cluster among themselves,
+    exactly as in a run that had dropped the tagged ones, and each tagged document joins the cluster of its
+    component's keeper (an untagged document when the component has one). Without tagged documents: components."""
+    live = meta["source_rank"] < TAGGED_RANK
+    both = live[u] & live[v]
+    label = components(u[both], v[both], len(nodes))
+    if live.all():
+        return label
+    keep = keepers(components(u, v, len(nodes)), meta["source_rank"], meta["chars"], nodes)
+    label[~live] = label[keep[~live]]  # a tagged node is alone in `label`: label[node] == node before this line
+    return label
 
 
 def _similarity(sketch: np.ndarray, a: np.ndarray, b: np.ndarray, chunk: int = 1 << 16) -> np.ndarray:

@@ -11,6 +11,14 @@ and implements ``apply(doc) -> reason | None`` (or ``apply_batch``). The base cl
 ``in``/``kept``/``dropped_<reason>``/``error_<type>`` and ``seconds``, writes every dropped document to
 ``rejects/`` with its step and reason, and writes its counters to the run's stats when the task ends.
 A document whose ``apply`` raises is not lost: it is rejected with reason ``error_<ExceptionType>`` and counted.
+
+Tag mode (``mode: tag`` on a step, or ``curate run --tag-only``): a step that has drop reasons keeps every document
+and writes the reason it would have dropped it for to ``<tag_prefix>__reason`` (null: it would keep), counted as
+``tagged_<reason>``; the signals are columns as always, so any threshold can be chosen later with a SQL ``where``.
+A step leaves a document it tags as it would have rejected it (C4's line filter edits only the pages it keeps).
+Exceptions are not decisions: in tag mode too they are rejected as ``error_<ExceptionType>``. Steps without drop
+reasons (transforms such as PII redaction) run unchanged; readers' skips stay skips; a step whose drop leaves no
+text to keep (HTML extraction) sets ``can_tag = False`` and filters in every mode.
 """
 
 from __future__ import annotations
@@ -60,6 +68,11 @@ class Step(PipelineStep):
     # False for the half of a global step that runs before the split (GlobalStep.pre_step): the same documents are
     # counted once, by the filter half after it, so this half reports only its own metrics (seconds, ...)
     counts_documents: ClassVar[bool] = True
+    # tag mode: False when a dropped document has no text worth keeping (extraction failed): the step always filters
+    can_tag: ClassVar[bool] = True
+    # the <prefix> of its tag column <prefix>__reason; None: the prefix its signals share (gopher__x -> gopher), else
+    # its name without the version (lang_fasttext_v1 -> lang_fasttext). Set it where two steps share a prefix.
+    tag_prefix: ClassVar[str | None] = None
 
     def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int):
         super().__init__()
@@ -70,6 +83,35 @@ class Step(PipelineStep):
         self.counts: Counter = Counter()  # (metric, file) -> value
         self._rejects: ParquetShardWriter | None = None
         self._ready = False
+        self.mode = "filter"  # or "tag": set by the compiler from the config
+
+    # -- tag mode ---------------------------------------------------------------------------------------------------
+    @classmethod
+    def taggable(cls) -> bool:
+        """Whether ``mode: tag`` applies: a step with drop reasons whose dropped documents still have text."""
+        return cls.kind != "reader" and bool(cls.reasons) and cls.can_tag
+
+    @classmethod
+    def tag_column_prefix(cls) -> str:
+        """``tag_prefix``, else the prefix its signals share (``gopher__x`` -> gopher), else its unversioned name."""
+        if cls.tag_prefix:
+            return cls.tag_prefix
+        prefixes = {n.split("__")[0] for n in cls.signals if "__" in n}
+        return prefixes.pop() if len(prefixes) == 1 else re.sub(r"_v[0-9]+$", "", cls.name)
+
+    @classmethod
+    def tag_columns(cls) -> dict[str, pa.DataType]:
+        """The columns a step in tag mode adds to docs/: ``<prefix>__reason``."""
+        return {cls.tag_column_prefix() + schema.REASON_SUFFIX: schema.TAG_TYPE}
+
+    def tag(self, doc: Document, reason: str) -> None:
+        """Tag mode: record ``reason`` in the document's tag column (and a dedup's kept id); the document is kept."""
+        self.count(f"tagged_{reason}")
+        self.count("tagged")
+        doc.metadata[self.tag_column_prefix() + schema.REASON_SUFFIX] = reason
+        duplicate_of = doc.metadata.pop("duplicate_of", None)  # a column of rejects/, not of docs/
+        if duplicate_of is not None:
+            doc.metadata[self.tag_column_prefix() + schema.DUPLICATE_OF_SUFFIX] = duplicate_of
 
     # -- what subclasses implement -------------------------------------------------------------------------------
     def setup(self) -> None:
@@ -120,6 +162,9 @@ class Step(PipelineStep):
                     verdicts.append(f"error_{type(e).__name__}")
         self.count("seconds", time.perf_counter() - t0)
         for doc, reason in zip(batch, verdicts):
+            if reason is not None and self.mode == "tag" and not reason.startswith("error_"):
+                self.tag(doc, reason)
+                reason = None
             if reason is None:
                 self.count("kept")
                 yield doc
@@ -327,6 +372,11 @@ class GlobalStep(Step):
     """
 
     kind: ClassVar[str] = "global"
+
+    @classmethod
+    def tag_columns(cls) -> dict[str, pa.DataType]:
+        """A dedup step in tag mode keeps every copy: ``<prefix>__reason`` and the kept copy's id."""
+        return {**super().tag_columns(), cls.tag_column_prefix() + schema.DUPLICATE_OF_SUFFIX: schema.TAG_TYPE}
 
     def pre_step(self) -> Step | None:
         return None

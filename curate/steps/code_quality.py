@@ -89,11 +89,6 @@ class CodeQuality(Step):
     def apply(self, doc: Document) -> str | None:
         meta, text = doc.metadata, doc.text
         language = meta.get("language")
-        if self.allow:
-            if not meta.get("license"):
-                return "code_license_unknown"
-            if not allowed(meta["license"], self.allow):
-                return "code_license_not_allowed"
         stats = sig.line_stats(text)
         longest, frac = sig.encoded_data(text)
         marker = (
@@ -112,6 +107,12 @@ class CodeQuality(Step):
                 "code__encoded_frac": frac,
             }
         )
+        # the licence rule comes first, after the signals: in tag mode every file gets its columns
+        if self.allow:
+            if not meta.get("license"):
+                return "code_license_unknown"
+            if not allowed(meta["license"], self.allow):
+                return "code_license_not_allowed"
         return self._verdict(text, language, stats, marker, longest, frac)
 
     def _verdict(self, text: str, language, stats: sig.LineStats, marker, longest: int, frac: float) -> str | None:

@@ -1,9 +1,12 @@
 """exact_dedup_v1: drop documents whose normalised text equals an earlier document's.
 
-Normalisation: NFKC, case-fold, whitespace collapsed (``curate.signals.dedup``). Keeper rule: the copy whose
+Normalisation: NFKC, case-fold, whitespace collapsed (``curate.signals.dedup``). Keeper rule: a copy no earlier step
+in tag mode tagged for removal (so the copy kept is the one a filtering run would keep), then the copy whose
 ``source`` comes first in ``prefer_sources`` (sources not listed come after), then the first in input order (task
 rank, then position). The others are rejected as ``exact_duplicate`` with ``duplicate_of`` = the kept id, and the kept
 one carries ``exact_dup__copies`` (how many documents share its text). ``minhash_dedup_v1`` uses the same preference.
+In tag mode every copy is kept, the others with ``exact_dup__reason`` = ``exact_duplicate`` and
+``exact_dup__duplicate_of``; ``exact_dup__copies`` then counts every copy, tagged ones included.
 
 Memory: the one index task holds 8 bytes of hash plus 8 of position per document, and the ids of documents that have
 copies: ~24 bytes a document (24 MB per million).
@@ -20,6 +23,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 from pydantic import Field
 
+from curate import schema
 from curate.registry import register
 from curate.signals.dedup import text_hash
 from curate.steps.base import GlobalStep, Params, Step
@@ -47,6 +51,15 @@ class _Hash(Step):
         doc.metadata[HASH] = text_hash(doc.text)
 
 
+def _tagged(path: Path, table: pa.Table) -> np.ndarray:
+    """(rows,) True where an earlier step in tag mode tagged the document for removal (a ``*__reason`` is set)."""
+    columns = schema.reason_columns(pq.read_schema(path).names)
+    tags = pq.read_table(path, columns=columns) if columns else None
+    out = np.zeros(table.num_rows, bool)
+    for name in columns:
+        out |= tags[name].is_valid().to_numpy(zero_copy_only=False)
+    return out
+
 
 class _Index(PipelineStep):
     type = "curate"
@@ -70,9 +83,10 @@ class _Index(PipelineStep):
         rank_of = {s: i for i, s in enumerate(self.prefer_sources)}
         sources = [s for t in tables for s in t["source"].to_pylist()]
         pref = np.array([rank_of.get(s, len(rank_of)) for s in sources], dtype=np.int32).reshape(n)
+        tagged = np.concatenate([_tagged(f, t) for f, t in zip(files, tables)] or [np.zeros(0, bool)])
         ids = pa.chunked_array([t["id"] for t in tables], type=pa.string()) if tables else None
-        # sort by (hash, preference, input order): the first of each run of equal hashes is its keeper
-        order = np.lexsort((row, shard, pref, hashes))
+        # sort by (hash, untagged first, preference, input order): the first of each run of equal hashes is its keeper
+        order = np.lexsort((row, shard, pref, tagged, hashes))
         sorted_hashes = hashes[order]
         starts = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]] if n else np.zeros(0, bool)
         group = np.cumsum(starts) - 1

@@ -64,6 +64,7 @@ class GopherRepetition(Step):
     """Gopher's repetition rules: duplicate lines and paragraphs, frequent and repeated n-grams."""
 
     name = "gopher_repetition_v1"
+    tag_prefix = "gopher_repetition"  # its signals share gopher__ with gopher_quality_v1: a tag column of its own
     Params = GopherRepetitionParams
     signals: ClassVar[dict[str, pa.DataType]] = {
         **{f"gopher__{signal}": pa.float32() for signal, _, _ in _RULES},

@@ -47,6 +47,7 @@ class HtmlExtract(Step):
     """Replace a page's HTML with its extracted text; WET pages (`warc_type: conversion`) are already text."""
 
     name = "html_extract_v1"
+    can_tag = False  # a page it drops has no extracted text to keep: like a reader's skip, it filters in tag mode too
     Params = HtmlExtractParams
     signals: ClassVar[dict[str, pa.DataType]] = {
         "html_bytes": pa.int64(),  # size of the HTML in UTF-8 bytes (null for pages that were already text)

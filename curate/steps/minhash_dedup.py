@@ -20,6 +20,12 @@ go to rejects/ with reason ``near_duplicate``, ``duplicate_of`` = the kept id, t
 ``dup_similarity``: the estimated Jaccard with the kept document (below ``threshold`` when only a chain of copies
 joins them).
 
+Tag mode: every copy is kept; the removed ones get ``minhash_dedup__reason`` = ``near_duplicate`` and
+``minhash_dedup__duplicate_of``. Documents an earlier step in tag mode tagged for removal are kept out of the
+untagged documents' clusters (they cannot join two of them, and are never kept over an untagged copy), so the
+untagged documents cluster exactly as in a filtering run; each tagged one joins the cluster it touches, and
+``dup_cluster_size`` counts it.
+
 Memory (``curate plan`` estimates it before a run; the step warns or fails past ``max_memory_gb``; each dedup stage
 records ``planned_memory_gb`` and ``peak_rss_gb`` in stats): the signature pass keeps nothing per document in
 memory (one batch of 64; 240 bytes a document go to disk under _work/ and are deleted once clustered); a bucket task
