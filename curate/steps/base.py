@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate import schema
 from curate.io import ParquetShardWriter, RunLayout
+from curate.redaction import redact_row
 
 
 class Params(BaseModel):
@@ -60,6 +61,10 @@ class Step(PipelineStep):
     # False for the half of a global step that runs before the split (GlobalStep.pre_step): the same documents are
     # counted once, by the filter half after it, so this half reports only its own metrics (seconds, ...)
     counts_documents: ClassVar[bool] = True
+    # A redaction step names the signal column it always sets (``pii__email``): every writer of the run applies the
+    # step's ``redact_text`` to a document that column is still null on (curate.redaction), so no file holds what
+    # the step would remove, while the steps before it still see the original text in memory.
+    redaction_marker: ClassVar[str | None] = None
 
     def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int):
         super().__init__()
@@ -78,6 +83,10 @@ class Step(PipelineStep):
     def apply(self, doc: Document) -> str | None:
         """Add signals to ``doc.metadata``; return a drop reason slug, or None to keep the document."""
         return None
+
+    def redact_text(self, text: str) -> tuple[str, dict]:
+        """A redaction step (``redaction_marker`` set): the redacted text and this step's signal columns for it."""
+        raise NotImplementedError
 
     def apply_batch(self, docs: list[Document]) -> list[str | None]:
         return [self.apply(doc) for doc in docs]
@@ -102,7 +111,7 @@ class Step(PipelineStep):
         if self._rejects is None:
             path = self.layout.rejects_dir / f"{self.index:02d}_{self.name}_{rank:05d}.parquet"
             self._rejects = ParquetShardWriter(path, self.layout.rejects_schema)
-        row = schema.doc_row(doc, self.layout.docs_schema)
+        row = redact_row(self.layout, schema.doc_row(doc, self.layout.docs_schema))
         row.update(step=self.name, reason=reason, duplicate_of=duplicate_of or doc.metadata.get("duplicate_of"))
         self._rejects.write(row)
 
