@@ -241,6 +241,14 @@ def web_texts(run_dir: Path) -> list[str]:
     return [t["text"] for t in texts if t["lang"] == "en"]
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["quality", "speed"])
@@ -256,7 +264,7 @@ def main() -> None:
         print_quality(res)
         if args.json:
             meta = {"command": " ".join(["python", *sys.argv]), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-                    "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+                    "machine": f"{cpu_model()}, {os.cpu_count()} cores",
                     "loadavg": os.getloadavg(), "eval_sha256": hashlib.sha256(args.eval.read_bytes()).hexdigest()}
             args.json.write_text(json.dumps({**meta, **res}, indent=1, default=float) + "\n")
         return
