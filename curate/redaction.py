@@ -11,7 +11,8 @@ A redaction step declares ``redaction_marker``, a signal column it always sets (
 null means the step has not run on the document. A redacted row gets that step's columns too (how many of each kind
 were replaced), so a rejected row says what was taken out of it, and a document read back from an intermediate shard
 is not redacted (or counted) twice: the step sees its columns set, trusts them and only adds them to its counters.
-The one thing that changes for a step after a global step: it sees the redacted text.
+The one thing that changes for a step after a global step: it sees the redacted text. A text a redaction step fails
+on (its ``apply`` raised, so the document is a reject with reason ``error_<Exception>``) is written as null.
 """
 
 from __future__ import annotations
@@ -38,6 +39,9 @@ def redact_row(layout, row: dict) -> dict:
     """``row`` (id, text, columns) with the text redacted by each of ``layout.redactors`` that has not run on it."""
     for step in _steps(layout.redactors) if layout.redactors else ():
         if row.get(step.redaction_marker) is None and isinstance(row.get("text"), str):
-            row["text"], columns = step.redact_text(row["text"])
+            try:
+                row["text"], columns = step.redact_text(row["text"])
+            except Exception:  # noqa: BLE001 - a text the step cannot redact is not written at all (null), never raw
+                row["text"], columns = None, {}
             row.update(columns)
     return row

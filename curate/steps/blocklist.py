@@ -33,7 +33,9 @@ MAX_TERMS = 20  # distinct matched entries kept in blocklist__terms
 class BlocklistParams(Params):
     rule: Literal["c4", "ratio"] = Field(
         "c4",
-        description="c4: drop on any match (C4, Raffel et al. 2020); ratio: drop when matches / words > threshold.",
+        description="c4: drop on any match (C4, Raffel et al. 2020; made for web pages: a book has a few list "
+        "words somewhere whatever it is, so for long text use ratio); ratio: drop when matches / words > threshold, "
+        "which judges a text by its length.",
     )
     threshold: float = Field(
         0.02,
