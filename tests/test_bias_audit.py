@@ -173,3 +173,20 @@ def test_audit_without_identity_columns_says_how_to_fix(tiny_pipeline, tmp_path)
     result = CliRunner().invoke(main, ["audit", str(tmp_path / "run")])
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "identity_terms_v1" in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_identity_mask_blanks_every_lexicon_term_and_nothing_else(web_pages):
+    """The trie regex masks exactly what one plain alternation of the lexicon's terms (longest first) masks, on real
+    pages; and it masks multi-word terms whatever separates their words."""
+    import re
+
+    from curate.signals.identity import mask_identity, mask_regex, tokens
+
+    data = identity_lexicon("en")
+    terms = {t for spec in data["groups"].values() for t in spec.get("terms", []) + spec.get("person_terms", [])}
+    alts = sorted((r"\W+".join(map(re.escape, tokens(t))) for t in terms), key=lambda a: (-len(a), a))
+    plain = re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
+    trie = mask_regex(data)
+    texts = [text for url, text, lang in web_pages if lang == "en"][:60]
+    assert sum(mask_identity(t, trie) != t for t in texts) >= 10  # the pages do mention groups
+    assert [mask_identity(t, trie) for t in texts] == [mask_identity(t, plain) for t in texts]
