@@ -4,9 +4,13 @@
     python benches/toxicity.py quality               # AUROC, precision / recall at the shipped thresholds
     python benches/toxicity.py speed [--web-run runs/web]   # documents/s on one core, curate vs baseline, ratios
 
-quality: ``toxicity`` (toxicity_sklearn_v1, each unit, with and without identity masking) and the LDNOOBW blocklist
-(match ratio as a score; C4's rule and the ratio rule as decisions), on the whole set, on the Kaggle comments alone
-(insult vs non-insulting comments, many of them profane: the hard part) and on insults vs Wikipedia leads.
+quality: every threshold is chosen on the set's ``train`` split and reported on its ``test`` split. The LDNOOBW ratio
+threshold with the best F1; AUROC of ``toxicity`` (toxicity_sklearn_v1, with and without identity masking); and the
+safety pipeline itself (toxicity at 0.5, masked or not, OR a blocklist rule): per pipeline, F1 and the identity
+check of ``curate audit --labels`` (non-toxic rows mentioning an identity group removed at most 1.25x as often as
+the others, or within one percentage point) on the Kaggle comments and on the Wikipedia leads separately (the two
+differ in both identity share and removal rate, so a pooled ratio would mislead); the pipeline chosen is the best
+train F1 among those that pass on train. ``--json`` writes the raw numbers (benches/results/toxicity_quality.json).
 speed: one process, one thread (OMP_NUM_THREADS=1), the same documents through each step's ``apply_batch`` and
 through its baseline (datatrove's C4BadWordsFilter with the same list, alt-profanity-check's own ``predict_prob``,
 datatrove's PIIFormatter), side by side; model loading excluded and reported apart.
@@ -15,8 +19,10 @@ datatrove's PIIFormatter), side by side; model loading excluded and reported apa
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import platform
 import sys
 import tempfile
 import time
@@ -59,41 +65,99 @@ def signal(step, texts: list[str], column: str, batch: int = 256):
     return np.array([d.metadata.get(column) or 0.0 for d in docs], dtype=np.float64), docs
 
 
-def report(name: str, y, s, decision, subsets: dict) -> None:
-    pr = precision_recall(y, decision)
-    parts = "  ".join(f"{k} {auroc(y[m], s[m]):.3f}" for k, m in subsets.items())
-    print(
-        f"{name:<34} AUROC {parts}   P {pr['precision']:.3f} R {pr['recall']:.3f} F1 {pr['f1']:.3f} "
-        f"(flagged {pr['flagged']})"
-    )
+GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2)  # blocklist ratio thresholds tried on train
+MAX_RATIO, MAX_GAP = 1.25, 0.01  # the identity check of `curate audit --labels` (curate/_audit_labels.py)
 
 
-def quality(path: Path) -> None:
+def identity_check(drop, y, ident, sel) -> dict:
+    """Non-toxic rows of ``sel``: removal rate of identity-mentioning rows vs the others, and the check."""
+    c0 = sel & ~y
+    a, b = float(drop[c0 & ident].mean()), float(drop[c0 & ~ident].mean())
+    ratio = a / b if b else (float("inf") if a else 1.0)
+    return {"identity_rate": a, "other_rate": b, "ratio": ratio, "passes": ratio <= MAX_RATIO or abs(a - b) <= MAX_GAP,
+            "identity_rows": int((c0 & ident).sum()), "other_rows": int((c0 & ~ident).sum())}
+
+
+def signals(rows: list[dict]) -> dict:
+    """Every score and signal the decisions below need, computed once over the labelled set."""
     from curate.steps.blocklist import BlocklistLdnoobw
+    from curate.steps.identity_terms import IdentityTerms
     from curate.steps.toxicity_sklearn import ToxicitySklearn
 
-    rows = read_jsonl(path)
     texts = [r["text"] for r in rows]
+    ident_step, _ = make_step(IdentityTerms)
+    _, docs = signal(ident_step, texts, "identity__gender")
+    out = {"ident": np.array([any((v or 0) > 0 for k, v in d.metadata.items() if k.startswith("identity__"))
+                              for d in docs])}
+    for mask in (False, True):
+        out[f"tox_mask_{mask}"] = signal(make_step(ToxicitySklearn, threshold=None, mask_identity=mask)[0], texts,
+                                         "toxicity")[0]
+    step, _ = make_step(BlocklistLdnoobw, rule="ratio", threshold=1.0, protected_terms=True)
+    out["bl_ratio"], docs = signal(step, texts, "blocklist__ratio", batch=1)
+    out["bl_matches"] = np.array([d.metadata["blocklist__matches"] for d in docs])
+    out["bl_protected"] = np.array([d.metadata["blocklist__protected"] for d in docs])
+    return out
+
+
+def decisions(sig: dict) -> dict:
+    """name -> (params, drop mask) of each safety pipeline considered: toxicity at 0.5 (masked or not) OR a rule."""
+    rules = {"c4": sig["bl_matches"] > 0, "c4 protected": sig["bl_matches"] - sig["bl_protected"] > 0}
+    rules |= {f"ratio {t} protected": sig["bl_ratio"] > t for t in GRID}
+    out = {}
+    for mask in (False, True):
+        tox = sig[f"tox_mask_{mask}"] >= 0.5
+        for rule, bl in rules.items():
+            out[f"toxicity 0.5{' masked' if mask else ''} + blocklist {rule}"] = tox | bl
+    return out
+
+
+def quality(path: Path) -> dict:
+    """Tune on the `train` split, report on `test`: the blocklist's F1-best ratio threshold, and the safety pipeline
+    (toxicity masking x blocklist rule) with the best F1 among those passing the identity check on train."""
+    rows = read_jsonl(path)
     y = np.array([r["label"] for r in rows], dtype=bool)
-    kaggle = np.array([r["origin"] == "kaggle_insults" for r in rows])
-    subsets = {"all": np.ones(len(y), bool), "kaggle": kaggle, "insult-vs-wiki": y | ~kaggle}
-    print(
-        f"{len(rows)} rows: {y.sum()} toxic (insults), {(~y & kaggle).sum()} non-insulting comments, "
-        f"{(~kaggle).sum()} Wikipedia leads; AUROC columns: {', '.join(subsets)}"
-    )
-    for unit in ("paragraph_mean", "document", "paragraph_max"):
-        for mask in (False, True):
-            step, _ = make_step(ToxicitySklearn, unit=unit, mask_identity=mask)
-            s, _ = signal(step, texts, "toxicity")
-            report(f"toxicity {unit}{' masked' if mask else ''} @0.5", y, s, s >= 0.5, subsets)
-    for protect in (False, True):
-        for rule in ("c4", "ratio"):
-            step, _ = make_step(BlocklistLdnoobw, rule=rule, protected_terms=protect)
-            s, docs = signal(step, texts, "blocklist__ratio", batch=1)
-            dropped = np.array([step.apply_batch([d])[0] is not None for d in docs])
-            wiki_drop = dropped[~kaggle].mean()
-            report(f"blocklist {rule}{' protected' if protect else ''}", y, s, dropped, subsets)
-            print(f"{'':<34} Wikipedia leads dropped: {100 * wiki_drop:.2f}%")
+    test = np.array([r["split"] == "test" for r in rows])
+    wiki = np.array([r["origin"] == "wikipedia_lead" for r in rows])
+    sig = signals(rows)
+    ident = sig["ident"]
+    res: dict = {"rows": len(rows), "toxic": int(y.sum()), "test_rows": int(test.sum())}
+    res["auroc_test"] = {
+        f"toxicity mask_identity={m}": {"all": auroc(y[test], sig[f"tox_mask_{m}"][test]),
+                                        "kaggle": auroc(y[test & ~wiki], sig[f"tox_mask_{m}"][test & ~wiki])}
+        for m in (False, True)
+    }
+    f1_train = {t: precision_recall(y[~test], sig["bl_ratio"][~test] > t)["f1"] for t in GRID}
+    best_t = max(GRID, key=lambda t: f1_train[t])
+    res["blocklist_ratio_threshold"] = {"tuned_on": "train", "f1_train": f1_train, "best": best_t,
+                                        "test": precision_recall(y[test], sig["bl_ratio"][test] > best_t)}
+    table = {}
+    for name, drop in decisions(sig).items():
+        table[name] = {
+            split: {"f1": precision_recall(y[sel], drop[sel])["f1"], "recall": float(drop[sel & y].mean()),
+                    "kaggle": identity_check(drop, y, ident, sel & ~wiki),
+                    "wikipedia": identity_check(drop, y, ident, sel & wiki)}
+            for split, sel in (("train", ~test), ("test", test))
+        }
+    passing = [n for n, r in table.items() if r["train"]["kaggle"]["passes"] and r["train"]["wikipedia"]["passes"]]
+    res["pipelines"] = table
+    res["chosen_on_train"] = max(passing, key=lambda n: table[n]["train"]["f1"]) if passing else None
+    return res
+
+
+def print_quality(res: dict) -> None:
+    print(f"{res['rows']} rows ({res['toxic']} toxic); tuned on train, reported on test ({res['test_rows']} rows)")
+    for name, a in res["auroc_test"].items():
+        print(f"  AUROC {name}: all {a['all']:.4f}  kaggle {a['kaggle']:.4f}")
+    bt = res["blocklist_ratio_threshold"]
+    print(f"  blocklist ratio threshold with the best train F1: {bt['best']} (train F1 {bt['f1_train'][bt['best']]:.3f}"
+          f", test P {bt['test']['precision']:.3f} R {bt['test']['recall']:.3f} F1 {bt['test']['f1']:.3f})")
+    print(f"  {'pipeline':<58}{'F1':>6}{'recall':>8}  identity / other removal (ratio), test: kaggle | wikipedia")
+    for name, r in res["pipelines"].items():
+        t = r["test"]
+        cells = " | ".join(f"{100 * t[k]['identity_rate']:.1f}/{100 * t[k]['other_rate']:.1f}% ({t[k]['ratio']:.2f})"
+                           f"{'' if t[k]['passes'] else ' FAIL'}" for k in ("kaggle", "wikipedia"))
+        mark = "  <- chosen on train" if name == res["chosen_on_train"] else ""
+        print(f"  {name:<58}{t['f1']:>6.3f}{t['recall']:>8.3f}  {cells}{mark}")
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -177,17 +241,32 @@ def web_texts(run_dir: Path) -> list[str]:
     return [t["text"] for t in texts if t["lang"] == "en"]
 
 
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.machine()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("what", choices=["quality", "speed"])
     ap.add_argument("--eval", type=Path, default=EVAL, help="labelled set (benches/build_toxicity_eval.py)")
     ap.add_argument("--web-run", type=Path, help="a web run directory: also time its English documents")
+    ap.add_argument("--json", type=Path, help="quality: also write the raw results here")
     ap.add_argument("--docs", type=int, default=4000, help="speed: labelled-set documents timed")
     args = ap.parse_args()
     if not args.eval.exists():
         sys.exit(f"{args.eval} is missing: run python benches/build_toxicity_eval.py first")
     if args.what == "quality":
-        quality(args.eval)
+        res = quality(args.eval)
+        print_quality(res)
+        if args.json:
+            meta = {"command": " ".join(["python", *sys.argv]), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+                    "machine": f"{cpu_model()}, {os.cpu_count()} cores",
+                    "loadavg": os.getloadavg(), "eval_sha256": hashlib.sha256(args.eval.read_bytes()).hexdigest()}
+            args.json.write_text(json.dumps({**meta, **res}, indent=1, default=float) + "\n")
         return
     import subprocess
 

@@ -169,9 +169,30 @@ def _comparison(runs, removal: list[dict]) -> list[str]:
     show_default=True,
     help="Mark groups with fewer entering documents as noisy; report slices with at least this many.",
 )
-def audit_cmd(run_dirs, output, threshold, min_docs):
+@click.option(
+    "--labels",
+    type=click.Path(exists=True, dir_okay=False),
+    help="JSONL/Parquet of `id`, `label` (1 toxic, 0 not) for the rows of the runs: adds the labelled check "
+    "(identity over-removal among non-toxic rows, AUROC of `toxicity`); curate/_audit_labels.py.",
+)
+def audit_cmd(run_dirs, output, threshold, min_docs, labels):
     """Per filter and identity group: removal-rate ratios, group shares and pronouns (Markdown, PNG, Parquet)."""
     out = Path(output) if output else Path(run_dirs[0]) / "audit"
     md = audit_runs(list(run_dirs), out, threshold, min_docs)
     flagged = sum(1 for line in md if "**" in line and line.startswith("|"))
     click.echo(f"audit of {len(run_dirs)} run(s) -> {out / 'audit.md'} ({flagged} table row(s) with a flagged ratio)")
+    if labels:
+        from curate._audit_labels import labelled_check, labelled_markdown
+
+        checks = [labelled_check(d, Path(labels), threshold) for d in run_dirs]
+        with open(out / "audit.md", "a") as f:
+            f.write("\n".join(labelled_markdown(checks, threshold)) + "\n")
+        write_parquet([{k: v for k, v in c.items() if k != "identity_removed_by_step"} for c in checks],
+                      out / "labelled.parquet")
+        for c in checks:
+            auc = "-" if c["auroc"] is None else f"{c['auroc']:.3f}"
+            click.echo(
+                f"labelled check {c['run']}: non-toxic rows mentioning identity removed "
+                f"{100 * c['identity_rate']:.1f}% vs {100 * c['other_rate']:.1f}% of the others (ratio "
+                f"{c['ratio']:.2f}: {'passes' if c['passes'] else 'FAILS'}); toxicity AUROC {auc}"
+            )

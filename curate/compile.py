@@ -30,7 +30,8 @@ def build_layout(spec: PipelineSpec) -> RunLayout:
 
     A reader may also carry columns of its input through (``Reader.input_columns``: parquet_v1 over an earlier run's
     docs keeps its signals); those are declared here from the input files' schemas, except names the schema or a step
-    of this pipeline declares: a step's fresh value wins over a stale one carried in."""
+    of this pipeline declares: a step's fresh value wins over a stale one carried in. The pipeline's redaction steps
+    are listed too: every writer applies them (curate.redaction)."""
     reader_cls = get_step(spec.input.reader)
     step_signals = [(s.name, step_columns(get_step(s.name), s.mode)) for s in spec.steps]
     declared = set(DOC_COLUMNS) | set(REJECT_COLUMNS) | set(reader_cls.signals)
@@ -38,7 +39,12 @@ def build_layout(spec: PipelineSpec) -> RunLayout:
     params = reader_cls.Params(**spec.input.params)
     carried = {n: t for n, t in reader_cls.input_columns(params, input_files(spec)).items() if n not in declared}
     schema = run_schema([(reader_cls.name, {**reader_cls.signals, **carried}), *step_signals])
-    return RunLayout(spec.output, docs_schema=schema, carried_columns=tuple(carried))
+    redactors = tuple(
+        (s.name, cls.Params(**s.params).model_dump_json())
+        for s, cls in ((s, get_step(s.name)) for s in spec.steps)
+        if cls.redaction_marker
+    )
+    return RunLayout(spec.output, docs_schema=schema, carried_columns=tuple(carried), redactors=redactors)
 
 
 def step_columns(cls, mode: str | None) -> dict:

@@ -24,7 +24,9 @@ def connect(run_dirs: list[str | Path]):
     for r in roots:
         if not (r / "run.json").exists() and not (r / "docs").exists():
             raise ConfigError(f"{r} is not a curate run directory (no run.json)")
-    con = duckdb.connect(":memory:")
+    # Offline and local: DuckDB would otherwise download and load an extension (httpfs) for a query naming an
+    # https:// or s3:// path. Locked, so no query can turn it back on.
+    con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute("SET enable_progress_bar = false")
     parts = {"docs": [], "rejects": [], "stats": []}
     for r in roots:
@@ -51,6 +53,7 @@ def connect(run_dirs: list[str | Path]):
                 "docs BIGINT, rejects BIGINT)")
     if rows:
         con.executemany("INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+    con.execute("SET lock_configuration = true")
     return con
 
 
@@ -61,7 +64,10 @@ def query(con, sql: str):
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as e:
-        raise ConfigError(f"SQL error: {str(e).splitlines()[0]}") from None
+        first = str(e).splitlines()[0]
+        if "requires the extension" in first:
+            first += " (curate sql reads local files only; it never downloads or loads DuckDB extensions)"
+        raise ConfigError(f"SQL error: {first}") from None
     allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
     if len(statements) != 1 or statements[0].type not in allowed:
         kinds = ", ".join(st.type.name for st in statements) or "nothing"
@@ -71,4 +77,7 @@ def query(con, sql: str):
         cols = [d[0] for d in cur.description]
         return cols, cur.fetchall()
     except duckdb.Error as e:
-        raise ConfigError(f"SQL error: {str(e).splitlines()[0]}") from None
+        first = str(e).splitlines()[0]
+        if "requires the extension" in first:
+            first += " (curate sql reads local files only; it never downloads or loads DuckDB extensions)"
+        raise ConfigError(f"SQL error: {first}") from None

@@ -85,6 +85,7 @@ class RunLayout:
     root: Path
     docs_schema: pa.Schema = field(default_factory=lambda: pa.schema([]))
     carried_columns: tuple[str, ...] = ()  # input columns the reader copies through (see Reader.input_columns)
+    redactors: tuple[tuple[str, str], ...] = ()  # (step name, params JSON) of the pipeline's redaction steps
 
     def __post_init__(self):
         self.root = Path(self.root).absolute()

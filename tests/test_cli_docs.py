@@ -41,7 +41,8 @@ def test_command_has_help_and_is_in_readme(name, cmd, root):
 
 
 def test_import_curate_and_listing_steps_stays_light():
-    """`import curate` and the step registry load no torch, fastText, DuckDB or scikit-learn (STYLE.md)."""
+    """`import curate` and the step registry load no torch, fastText, DuckDB or scikit-learn: `curate steps` and
+    `curate run --dry-run` answer at once, and a heavy library loads only in the step that needs it."""
     import subprocess
     import sys
 

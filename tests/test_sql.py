@@ -45,6 +45,24 @@ def test_sql_is_read_only_and_errors_are_one_line(tmp_path, tiny_pipeline):
     assert r.exit_code == 1 and "not a curate run directory" in r.output
 
 
+def test_sql_never_reaches_for_the_network(tmp_path, tiny_pipeline, monkeypatch):
+    """A remote path is refused at once with one line: DuckDB must not download (or load) its httpfs extension."""
+    a = make_run(tiny_pipeline, tmp_path, "a", "code")
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # DuckDB installs extensions under ~/.duckdb
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # a download attempt, if any, fails here instead of hanging
+    for path in ("https://example.com/data.csv", "s3://bucket/data.parquet"):
+        r = cli("sql", f"SELECT * FROM read_csv('{path}')", a)
+        assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1, r.output
+        assert "local files only" in r.output and "Traceback" not in r.output
+    assert not any(home.rglob("*"))  # nothing installed
+    r = cli("sql", "SELECT count(*) FROM duckdb_extensions() WHERE loaded AND extension_name = 'httpfs'", a,
+            "--format", "csv")
+    assert r.output.splitlines() == ["count_star()", "0"]
+
+
 def test_inspect_prints_funnel_languages_sizes_and_rejects(tmp_path, tiny_pipeline):
     a = make_run(tiny_pipeline, tmp_path, "a", "code")
     out = cli("inspect", a).output

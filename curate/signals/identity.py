@@ -175,13 +175,31 @@ def swap_gendered(text: str, table: dict[str, str], pattern: re.Pattern) -> tupl
 
 # -- identity blinding (a mitigation for learned classifiers) ---------------------------------------------------------
 def mask_regex(data: dict) -> re.Pattern:
-    """One regex matching every term and person adjective of the lexicon as whole words (case-insensitive)."""
+    """One regex matching every term and person adjective of the lexicon as whole words (case-insensitive).
+
+    The ~270 alternatives are merged into a trie (``(?:wom(?:an|en)|...)``): Python's ``re`` tries a plain
+    alternation's branches one by one at every position, which made masking 4x the cost of scoring itself."""
     terms = set()
     for spec in data["groups"].values():
         terms.update(spec.get("terms", []))
         terms.update(spec.get("person_terms", []))
-    alts = sorted((r"\W+".join(map(re.escape, tokens(t))) for t in terms), key=lambda a: (-len(a), a))
-    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + r")(?!\w)", re.IGNORECASE)
+    trie: dict = {}
+    for t in terms:
+        node = trie
+        for i, word in enumerate(tokens(t.lower())):
+            for atom in ([r"\W+"] if i else []) + [re.escape(c) for c in word]:
+                node = node.setdefault(atom, {})
+        node[""] = {}
+    return re.compile(r"(?<!\w)" + _trie_pattern(trie) + r"(?!\w)", re.IGNORECASE)
+
+
+def _trie_pattern(node: dict) -> str:
+    """A trie of regex atoms as one pattern; a longer match is tried before a shorter one ending at this node."""
+    branches = [atom + _trie_pattern(child) for atom, child in sorted(node.items()) if atom]
+    if not branches:
+        return ""
+    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+    return f"(?:{body})?" if "" in node else body
 
 
 def mask_identity(text: str, pattern: re.Pattern) -> str:

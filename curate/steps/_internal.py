@@ -11,6 +11,7 @@ from datatrove.pipeline.base import PipelineStep
 
 from curate import schema
 from curate.io import ParquetShardWriter, RunLayout
+from curate.redaction import redact_row
 
 
 class QuietLogs(PipelineStep):
@@ -114,7 +115,8 @@ class SegmentReader(PipelineStep):
 
 
 class ShardWriter(PipelineStep):
-    """Writes every document it receives to ``<folder>/<rank>.parquet`` (atomically, declared schema)."""
+    """Writes every document it receives to ``<folder>/<rank>.parquet`` (atomically, declared schema), redacted by
+    the pipeline's redaction steps that have not run on it yet (curate.redaction)."""
 
     type = "curate"
     name = "writer"
@@ -131,7 +133,7 @@ class ShardWriter(PipelineStep):
         docs_schema = self.layout.docs_schema
         with ParquetShardWriter(path, docs_schema) as w:
             for doc in data:
-                w.write(schema.doc_row(doc, docs_schema))
+                w.write(redact_row(self.layout, schema.doc_row(doc, docs_schema)))
         return iter(())
 
 

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from curate import schema
 from curate.io import ParquetShardWriter, RunLayout
+from curate.redaction import redact_row
 
 
 class Params(BaseModel):
@@ -73,6 +74,10 @@ class Step(PipelineStep):
     # the <prefix> of its tag column <prefix>__reason; None: the prefix its signals share (gopher__x -> gopher), else
     # its name without the version (lang_fasttext_v1 -> lang_fasttext). Set it where two steps share a prefix.
     tag_prefix: ClassVar[str | None] = None
+    # A redaction step names the signal column it always sets (``pii__email``): every writer of the run applies the
+    # step's ``redact_text`` to a document that column is still null on (curate.redaction), so no file holds what
+    # the step would remove, while the steps before it still see the original text in memory.
+    redaction_marker: ClassVar[str | None] = None
 
     def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int):
         super().__init__()
@@ -121,6 +126,10 @@ class Step(PipelineStep):
         """Add signals to ``doc.metadata``; return a drop reason slug, or None to keep the document."""
         return None
 
+    def redact_text(self, text: str) -> tuple[str, dict]:
+        """A redaction step (``redaction_marker`` set): the redacted text and this step's signal columns for it."""
+        raise NotImplementedError
+
     def apply_batch(self, docs: list[Document]) -> list[str | None]:
         return [self.apply(doc) for doc in docs]
 
@@ -144,7 +153,7 @@ class Step(PipelineStep):
         if self._rejects is None:
             path = self.layout.rejects_dir / f"{self.index:02d}_{self.name}_{rank:05d}.parquet"
             self._rejects = ParquetShardWriter(path, self.layout.rejects_schema)
-        row = schema.doc_row(doc, self.layout.docs_schema)
+        row = redact_row(self.layout, schema.doc_row(doc, self.layout.docs_schema))
         row.update(step=self.name, reason=reason, duplicate_of=duplicate_of or doc.metadata.get("duplicate_of"))
         self._rejects.write(row)
 

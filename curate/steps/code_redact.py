@@ -1,8 +1,9 @@
 """code_redact_v1: replace e-mail addresses, private keys, cloud keys and tokens with placeholders, counting each kind.
 
 What is found and how is in ``curate.signals.secrets`` (StarCoder's placeholders: ``<EMAIL>``, ``<KEY>``). The step
-never drops a document. Put it right after the reader: every later step, and the rejects it writes, then sees
-redacted text only, so no secret is written anywhere in the run directory.
+never drops a document. Put it right after the reader, so that no step sees a secret. Placed later, the run still
+writes no secret: every writer (rejects, intermediate shards, docs) applies this step's redaction to the copy it
+writes of a document the step has not yet seen (``curate.redaction``).
 """
 
 from __future__ import annotations
@@ -40,15 +41,21 @@ class CodeRedact(Step):
     Params = CodeRedactParams
     signals: ClassVar[dict[str, pa.DataType]] = {col: pa.int32() for col in COLUMNS.values()}
     reasons: ClassVar[dict[str, str]] = {}
+    redaction_marker: ClassVar[str] = "redact__emails"
+
+    def redact_text(self, text: str) -> tuple[str, dict]:
+        text, counts = redact(text, self.params.kinds)
+        return text, {column: counts.get(kind, 0) for kind, column in COLUMNS.items()}
 
     def apply(self, doc: Document) -> str | None:
-        text, counts = redact(doc.text, self.params.kinds)
-        doc.text = text
+        if doc.metadata.get(self.redaction_marker) is None:
+            doc.text, columns = self.redact_text(doc.text)
+            doc.metadata.update(columns)
+        # else: redacted when written to an intermediate shard before a global step; count what was replaced then
         for kind, column in COLUMNS.items():
-            n = counts.get(kind, 0)
-            doc.metadata[column] = n
+            n = doc.metadata[column]
             if n:
                 self.count(f"redacted_{kind}", n)
-        if sum(counts.values()):
+        if any(doc.metadata[column] for column in COLUMNS.values()):
             self.count("redacted_docs")
         return None

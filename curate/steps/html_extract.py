@@ -1,7 +1,7 @@
 """HTML -> main-content plain text, in process, with resiliparse (default) or trafilatura.
 
-datatrove runs its extractors in a child process with a per-document timeout (DATA.md measured it adding 50-90% to
-extraction time). Here the guard is the page size instead: a page over ``max_html_bytes`` is dropped unparsed, since
+datatrove runs its extractors in a child process with a per-document timeout, which added 50-90% to extraction time
+when timed on one core over 5,593 real web pages (docs.python.org, the Debian handbook, the UDHR), in process vs not. Here the guard is the page size instead: a page over ``max_html_bytes`` is dropped unparsed, since
 parse and extraction time grow with the size of the page.
 """
 
