@@ -8,8 +8,8 @@ one carries ``exact_dup__copies`` (how many documents share its text). ``minhash
 Memory: the one index task holds, per document, its hash, shard, row and source preference (17 bytes) and the sort
 over them; ids are read only for the kept copy of each duplicate group, row group by row group. Measured with
 ``python benches/exact_dedup_memory.py`` (10% copies; benches/exact_dedup_memory.json): the task's peak RSS is about
-171 MB + 60 bytes a document (231 MB at a million documents). Reading every id and source as Python objects, as
-before, cost 259 bytes a document. ``curate plan`` prints this figure for a given number of documents.
+172 MB + 68 bytes a document (240 MB at a million documents). Reading every id and source as Python objects, as
+before, cost 259 bytes a document (426 MB at a million; benches/exact_dedup_memory.before.json). ``curate plan`` prints this figure for a given number of documents.
 """
 
 from __future__ import annotations
