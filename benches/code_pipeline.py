@@ -83,7 +83,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--min-files", type=int, default=13_500, help="files to list at least (default %(default)s)")
     ap.add_argument("--out", type=Path, default=None, help="run directory (default: a temporary one)")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures here (benches/code_pipeline.json)")
     args = ap.parse_args()
+    load_before = os.getloadavg()
     repos, listed = repositories(args.min_files)
     out = args.out or Path(tempfile.mkdtemp(prefix="curate-code-bench-")) / "run"
     print(f"{len(repos)} repositories, {listed:,} files on disk (first: {repos[0]})")
@@ -116,6 +118,26 @@ def main() -> None:
     from curate.funnel import funnel_lines
 
     print("\nfunnel:\n" + "\n".join(funnel_lines(con)))
+    if args.json:
+        import datetime
+        import json
+        import platform
+        import sys
+
+        steps = con.execute(
+            "SELECT step, sum(value) FROM stats WHERE metric = 'seconds' GROUP BY step ORDER BY min(position)"
+        ).fetchall()
+        args.json.write_text(json.dumps({
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+            "load_before": load_before, "load_after": os.getloadavg(), "repositories": len(repos), "listed": listed,
+            "baseline": {"files": b_files, "bytes": b_bytes, "seconds": b_s},
+            "code_yaml": {"files": int(read), "bytes": int(c_bytes), "seconds": c_s, "kept": kept},
+            "ratio_files_per_s": (read / c_s) / (b_files / b_s), "ratio_mb_per_s": (c_bytes / c_s) / (b_bytes / b_s),
+            "step_seconds": dict(steps),
+        }, indent=1) + "\n")  # fmt: skip
+        print(f"raw results: {args.json}")
     if args.out is None:
         shutil.rmtree(out.parent, ignore_errors=True)
 

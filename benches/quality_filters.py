@@ -108,7 +108,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--warc", type=Path, default=REPO / "samples" / "web" / "sample.warc.gz")
     ap.add_argument("--limit", type=int, default=500, help="at most this many English pages")
+    ap.add_argument("--json", type=Path, default=None, help="write the figures here (benches/quality_filters.json)")
     args = ap.parse_args()
+    load_before, rows = os.getloadavg(), []
     if hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     pages = english_pages(args.warc, args.limit)
@@ -122,11 +124,31 @@ def main() -> None:
         agree = sum((u in k_ours) == (u in k_theirs) for u, _ in pages) / len(pages)
         n = len(pages)
         print(f"{ours.name:24} {n / t_ours:12.0f} {n / t_theirs:17.0f} {t_theirs / t_ours:8.1f}x {agree:7.1%}")
+        rows.append({"step": ours.name, "ours_docs_per_s": n / t_ours, "datatrove_docs_per_s": n / t_theirs,
+                     "speed_up": t_theirs / t_ours, "agreement": agree, "kept_ours": len(k_ours),
+                     "kept_datatrove": len(k_theirs)})  # fmt: skip
     t_ours, k_ours = chain(pages, True, root)
     t_theirs, k_theirs = chain(pages, False, root)
     n = len(pages)
     print(f"{'all four, one pipeline':24} {n / t_ours:12.0f} {n / t_theirs:17.0f} {t_theirs / t_ours:8.1f}x")
     print(f"kept by all four: ours {k_ours}, datatrove {k_theirs}")
+    if args.json:
+        import datetime
+        import json
+        import platform
+        import sys
+
+        rows.append({"step": "all four, one pipeline", "ours_docs_per_s": n / t_ours,
+                     "datatrove_docs_per_s": n / t_theirs, "speed_up": t_theirs / t_ours,
+                     "kept_ours": str(k_ours), "kept_datatrove": str(k_theirs)})  # fmt: skip
+        args.json.write_text(json.dumps({
+            "command": " ".join([Path(sys.executable).name, *sys.argv]),
+            "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+            "machine": {"platform": platform.platform(), "cpus": os.cpu_count()},
+            "load_before": load_before, "load_after": os.getloadavg(), "pages": n, "warc": str(args.warc),
+            "rows": rows,
+        }, indent=1) + "\n")  # fmt: skip
+        print(f"raw results: {args.json}")
 
 
 if __name__ == "__main__":

@@ -3,17 +3,23 @@
     python benches/web_pipeline.py                       # builds /tmp/bench/web-6000.warc.gz if missing
     python benches/web_pipeline.py --warc my.warc.gz --pages-for-quality 400
 
-Both run in a fresh process pinned to the same single CPU (OMP_NUM_THREADS=1) with a one-task local executor:
-  ours      warc_v1 -> html_extract_v1 (resiliparse) -> lang_fasttext_v1 -> Gopher repetition, Gopher quality, C4,
-            FineWeb -> exact_dedup_v1 -> Parquet (docs + rejects + stats)
-  baseline  WarcReader -> Trafilatura -> LanguageFilter(0.65, all languages) -> GopherRepetitionFilter ->
-            GopherQualityFilter -> C4QualityFilter -> FineWebQualityFilter -> ParquetWriter   (no dedup)
-The baseline's LanguageFilter is given the same lid.176 model file (it would otherwise download lid.176.bin).
-Throughput is input pages (response records) and input MB per second of wall time; the ratio is what to read.
+All run in a fresh process pinned to the same single CPU (OMP_NUM_THREADS=1) with a one-task local executor:
+  ours          pipelines/web.yaml as shipped: warc_v1 -> html_extract_v1 (resiliparse) -> lang_fasttext_v1 ->
+                identity terms, toxicity -> Gopher x2, C4, FineWeb -> blocklist -> exact_dedup_v1 -> PII -> Parquet
+  ours + traf.  the same with `--set steps.html_extract_v1.extractor=trafilatura`: the pipeline without its extractor
+  baseline      WarcReader -> Trafilatura() -> LanguageFilter(0.65, all languages) -> GopherRepetitionFilter ->
+                GopherQualityFilter -> C4QualityFilter -> FineWebQualityFilter -> ParquetWriter   (no dedup)
+The baseline's steps run with datatrove's documented defaults (Trafilatura: favour_precision=True, timeout=1,
+deduplicate=True, as FineWeb ran it); its LanguageFilter is given the same lid.176 model file (it would otherwise
+download lid.176.bin). Throughput is input pages (response records) and input MB per second of wall time; the ratios
+are what to read. ``--json`` writes every figure with the command, machine, date and load average.
 
 Extraction quality: on pages of the three sites in the WARC whose main content sits in a known element (Sphinx
 `div[@role='main']` on docs.python.org, the outer `div.section`/`div.chapter` of the Debian handbook, the `<body>` of
 UDHR pages), each extractor's text is compared with that element's text: bag-of-tokens precision, recall and F1.
+Ours is scored through ``html_extract_v1`` itself (the step's own extraction call and defaults); trafilatura twice:
+with its own documented defaults (``trafilatura.extract(html)``) and as datatrove's ``Trafilatura()`` calls it
+(favor_precision=True, include_comments=False, deduplicate=True, pages in crawl order in one process).
 """
 
 from __future__ import annotations
@@ -34,15 +40,17 @@ import json, resource, sys, time
 t0 = time.perf_counter()
 {body}
 wall = time.perf_counter() - t0
-rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-print("BENCH " + json.dumps({{"wall": wall, "peak_rss_mb": rss / 1024}}))
+me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+rss = max(me.ru_maxrss, kids.ru_maxrss)
+cpu = me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime  # less sensitive than wall time to other jobs
+print("BENCH " + json.dumps({{"wall": wall, "cpu": cpu, "peak_rss_mb": rss / 1024}}))
 """
 
 OURS = """
 from curate.cli import main
 try:
     main(["run", "pipelines/web.yaml", "-i", {warc!r}, "-o", {out!r}, "--force",
-          "--set", "executor.tasks=1", "--set", "executor.workers=1"], standalone_mode=False)
+          "--set", "executor.tasks=1", "--set", "executor.workers=1", *{extra!r}], standalone_mode=False)
 except SystemExit:
     pass
 """
@@ -71,7 +79,7 @@ lang = LanguageFilter(languages=None, language_threshold=0.65)
 lang.model = LocalFT176(None)
 pipeline = [
     WarcReader({folder!r}, glob_pattern={name!r}),
-    Trafilatura(favour_precision=True, timeout=1.0),
+    Trafilatura(),  # datatrove's defaults: favour_precision=True, timeout=1, deduplicate=True
     lang,
     GopherRepetitionFilter(),
     GopherQualityFilter(),
@@ -137,11 +145,25 @@ def extraction_quality(warc: Path, limit: int) -> dict:
     import lxml.html
     import trafilatura
     from fastwarc.warc import ArchiveIterator, WarcRecordType
-    from resiliparse.extract.html2text import extract_plain_text
 
+    from curate.io import RunLayout
     from curate.signals.encoding import decode_html
+    from curate.steps.html_extract import HtmlExtract
 
-    scores = {"resiliparse (ours)": [], "trafilatura (baseline)": []}
+    def shipped(extractor: str):
+        step = HtmlExtract(HtmlExtract.Params(extractor=extractor), RunLayout("/tmp/unused"), "bench", 0)
+        step.setup()
+        return step._extract
+
+    extractors = {
+        "resiliparse, html_extract_v1 as shipped": shipped("resiliparse"),
+        "trafilatura, its own defaults": lambda html: trafilatura.extract(html),
+        "trafilatura, datatrove Trafilatura() defaults": lambda html: trafilatura.extract(
+            html, favor_precision=True, include_comments=False, deduplicate=True
+        ),
+        "trafilatura, html_extract_v1 extractor=trafilatura": shipped("trafilatura"),
+    }
+    scores = {name: [] for name in extractors}
     per_site = Counter()
     with open(warc, "rb") as f:
         for rec in ArchiveIterator(f, record_types=WarcRecordType.response):
@@ -168,10 +190,8 @@ def extraction_quality(warc: Path, limit: int) -> dict:
             if sum(gold.values()) < 20:
                 continue
             per_site[host] += 1
-            ours = extract_plain_text(html, main_content=True, alt_texts=False, links=False, list_bullets=False)
-            base = trafilatura.extract(html, favor_precision=True, include_comments=False, deduplicate=True) or ""
-            scores["resiliparse (ours)"].append(prf(tokens(ours), gold))
-            scores["trafilatura (baseline)"].append(prf(tokens(base), gold))
+            for name, extract in extractors.items():
+                scores[name].append(prf(tokens(extract(html) or ""), gold))
     out = {"pages": dict(per_site)}
     for name, vals in scores.items():
         n = max(len(vals), 1)
@@ -182,34 +202,90 @@ def extraction_quality(warc: Path, limit: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warc", default="/tmp/bench/web-6000.warc.gz")
+    ap.add_argument("--pages", type=int, default=6000, help="pages of the WARC built when --warc is missing")
     ap.add_argument("--work", default="/tmp/bench/web-pipeline")
-    ap.add_argument("--cpu", type=int, default=0, help="the CPU both runs are pinned to")
+    ap.add_argument("--cpu", type=int, default=0, help="the CPU every run is pinned to")
     ap.add_argument("--pages-for-quality", type=int, default=600)
+    ap.add_argument("--json", default=None, help="write every figure here (benches/web_pipeline.json is committed)")
+    ap.add_argument("--no-quality", action="store_true", help="throughput only")
     args = ap.parse_args()
     warc, work = Path(args.warc), Path(args.work)
     if not warc.exists():
-        subprocess.run([sys.executable, "samples/build_web_sample.py", "--pages", "6000", "--out", str(warc)],
+        subprocess.run([sys.executable, "samples/build_web_sample.py", "--pages", str(args.pages), "--out", str(warc)],
                        cwd=ROOT, check=True)
     pages, mb = count_pages(warc), warc.stat().st_size / 1e6
     print(f"input: {warc} ({pages:,} response records, {mb:.1f} MB)")
-    ours = run_pinned(OURS.format(warc=str(warc), out=str(work / "ours")), args.cpu)
-    base = run_pinned(
-        BASELINE.format(folder=str(warc.parent), name=warc.name, out=str(work / "baseline" / "out"),
-                        logs=str(work / "baseline" / "logs")), args.cpu)
-    ours["kept"], base["kept"] = kept_rows(work / "ours" / "docs"), kept_rows(work / "baseline" / "out")
-    rows = []
-    for name, r in (("curate web.yaml", ours), ("datatrove FineWeb-style", base)):
-        rows.append((name, r["wall"], pages / r["wall"], mb / r["wall"], r["kept"], r["peak_rss_mb"]))
-    print(f"\n{'pipeline (1 core)':<26}{'wall s':>9}{'pages/s':>10}{'MB/s':>8}{'kept':>8}{'peak RSS MB':>13}")
-    for name, wall, pps, mbs, kept, rss in rows:
-        print(f"{name:<26}{wall:>9.1f}{pps:>10.1f}{mbs:>8.2f}{kept:>8,}{rss:>13.0f}")
-    print(f"\nthroughput ratio (ours / baseline): {base['wall'] / ours['wall']:.2f}x")
+    result = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "date": _now(), "machine": _machine(),
+              "input": {"warc": str(warc), "response_records": pages, "mb": round(mb, 2)}, "throughput": {}}
+    runs = {
+        "curate web.yaml": lambda: OURS.format(warc=str(warc), out=str(work / "ours"), extra=[]),
+        "curate web.yaml, trafilatura": lambda: OURS.format(
+            warc=str(warc), out=str(work / "ours-traf"), extra=["--set", "steps.html_extract_v1.extractor=trafilatura"]
+        ),
+        "datatrove FineWeb-style": lambda: BASELINE.format(
+            folder=str(warc.parent), name=warc.name, out=str(work / "baseline" / "out"),
+            logs=str(work / "baseline" / "logs")),
+    }  # fmt: skip
+    kept_in = {"curate web.yaml": work / "ours" / "docs", "curate web.yaml, trafilatura": work / "ours-traf" / "docs",
+               "datatrove FineWeb-style": work / "baseline" / "out"}  # fmt: skip
+    print(f"\n{'pipeline (1 core)':<30}{'wall s':>9}{'CPU s':>8}{'pages/s':>10}{'MB/s':>8}{'kept':>8}{'peak RSS MB':>13}")
+    for name, code in runs.items():
+        load = os.getloadavg()
+        r = run_pinned(code(), args.cpu)
+        r.update(kept=kept_rows(kept_in[name]), pages_per_s=pages / r["wall"], mb_per_s=mb / r["wall"],
+                 load_before=load, load_after=os.getloadavg())  # fmt: skip
+        result["throughput"][name] = r
+        print(f"{name:<30}{r['wall']:>9.1f}{r['cpu']:>8.1f}{r['pages_per_s']:>10.1f}{r['mb_per_s']:>8.2f}{r['kept']:>8,}"
+              f"{r['peak_rss_mb']:>13.0f}", flush=True)  # fmt: skip
+    t = result["throughput"]
+    base = t["datatrove FineWeb-style"]["wall"]
+    result["ratios"] = {
+        "web.yaml vs baseline": round(base / t["curate web.yaml"]["wall"], 2),
+        "web.yaml with trafilatura vs baseline": round(base / t["curate web.yaml, trafilatura"]["wall"], 2),
+        "web.yaml resiliparse vs web.yaml trafilatura": round(
+            t["curate web.yaml, trafilatura"]["wall"] / t["curate web.yaml"]["wall"], 2
+        ),
+    }
+    base_cpu = t["datatrove FineWeb-style"]["cpu"]
+    result["cpu_ratios"] = {
+        "web.yaml vs baseline": round(base_cpu / t["curate web.yaml"]["cpu"], 2),
+        "web.yaml with trafilatura vs baseline": round(base_cpu / t["curate web.yaml, trafilatura"]["cpu"], 2),
+        "web.yaml resiliparse vs web.yaml trafilatura": round(
+            t["curate web.yaml, trafilatura"]["cpu"] / t["curate web.yaml"]["cpu"], 2
+        ),
+    }
+    print("\nthroughput ratios (wall): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
+    print("throughput ratios (CPU seconds): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["cpu_ratios"].items()))
+    if args.no_quality:
+        if args.json:
+            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        return
     t0 = time.perf_counter()
     q = extraction_quality(warc, args.pages_for_quality)
-    print(f"\nextraction quality vs the known main-content element ({q.pop('pages')}, "
-          f"{time.perf_counter() - t0:.0f} s):")
+    result["extraction_quality"] = q
+    print(f"\nextraction quality vs the known main-content element ({q['pages']}, {time.perf_counter() - t0:.0f} s):")
     for name, m in q.items():
-        print(f"  {name:<24} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
+        if name != "pages":
+            print(f"  {name:<52} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
+        print(f"raw results: {args.json}")
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
+
+
+def _machine() -> dict:
+    import platform
+
+    try:
+        cpu = next(ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines() if ln.startswith("model name"))
+    except (OSError, StopIteration):
+        cpu = platform.processor()
+    return {"platform": platform.platform(), "cpus": os.cpu_count(), "processor": cpu}
 
 
 if __name__ == "__main__":

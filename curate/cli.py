@@ -91,8 +91,10 @@ def run(pipeline, inputs, output, sets, force, dry_run, tag_only):
     if spec.executor.type != "slurm" and layout.stats_path.exists():
         from curate.funnel import funnel_lines
         from curate.inspect import connect
+        from curate.runner import check_inputs_read
 
         click.echo("\n".join(funnel_lines(connect([layout.root]))))
+        check_inputs_read(layout)
 
 
 @main.command()

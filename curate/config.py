@@ -325,6 +325,10 @@ def load_pipeline(
     if check_inputs and not input_files(spec):
         loc = "-i" if inputs else f"{where}:{_line(lines, ('input', 'paths'))}"
         raise ConfigError(f"input.paths: no file matches {spec.input.paths}", loc)
+    if check_inputs:  # JSON Lines given to a Parquet pipeline (-i docs.jsonl) get jsonl_v1, unless --set chose
+        from curate.formats import match_reader
+
+        match_reader(spec, forced=any(a.split("=", 1)[0].strip() == "input.reader" for a in sets or []))
     return spec
 
 

@@ -36,6 +36,10 @@ CONSTANTS = {
     "cluster_bytes_per_doc": 53.5,
     "cluster_bytes_per_pair": 64,  # the arrays the cluster task holds per candidate pair (not fitted)
     "pairs_per_removed_doc": 1.06,
+    # exact_dedup_v1's one index task (hash, shard, row, source preference and their sort; ids of keepers only):
+    # `python benches/exact_dedup_memory.py`, 100k and 1M documents, peak RSS of the whole process
+    "exact_index_rss_bytes": 172e6,
+    "exact_index_bytes_per_doc": 67.9,
     "run_cpu_seconds_per_char": 1.12e-07,  # the whole `curate run` of parquet_v1 -> minhash_dedup_v1
     "shard_bytes_per_char": 0.52,
     # decontam_ngram_v1: resident growth of a process that memory-maps an index and looks documents up in it, per
@@ -58,6 +62,7 @@ class Plan:
     cluster_bound_gb: float
     disk_gb: float
     cpu_seconds: float
+    exact_index_gb: float = 0.0
 
     @property
     def memory_gb(self) -> float:
@@ -97,7 +102,13 @@ def estimate(docs: int, mean_chars: float, bands: int = 14, rows: int = 8, tasks
         # signatures (keys, sketch, facts) + the segment shards of the split, which hold the texts again
         disk_gb=(docs * (16 + 8 * bands + bands * rows) + c["shard_bytes_per_char"] * chars) / GB,
         cpu_seconds=c["run_cpu_seconds_per_char"] * chars,  # measured at 14 x 8; more hashes cost more
+        exact_index_gb=exact_index_bytes(docs) / GB,
     )
+
+
+def exact_index_bytes(docs: float) -> float:
+    """Peak RSS of exact_dedup_v1's index task for ``docs`` documents (one process, every document of the run)."""
+    return HEADROOM * (CONSTANTS["exact_index_rss_bytes"] + CONSTANTS["exact_index_bytes_per_doc"] * docs)
 
 
 def check_memory(planned_bytes: float, params, what: str) -> float:
@@ -147,10 +158,12 @@ def plan_cmd(docs, mean_chars, bands, rows, tasks, dup_fraction, decontam_ngrams
     click.echo(f"    bucket task            {p.bucket_gb:8.2f} GB   each of {min(tasks, bands)}")
     click.echo(f"    cluster task           {p.cluster_gb:8.2f} GB   ({p.cluster_bound_gb:.2f} GB at most: "
                "every document a candidate in every band)")
+    click.echo(f"  exact dedup index task   {p.exact_index_gb:8.2f} GB   (exact_dedup_v1: one task for all documents)")
     click.echo(f"  disk under _work/        {p.disk_gb:8.2f} GB   (signatures + the segment shards of the split)")
     click.echo(f"  time                     {_fmt_time(wall):>8}      ({_fmt_time(p.cpu_seconds)} of CPU, "
                f"{tasks} task(s) on as many cores)")
     if decontam_ngrams is not None:
         click.echo(f"decontamination index of {decontam_ngrams:,} n-grams: {decontam_bytes(decontam_ngrams) / GB:.2f} GB "
                    "resident per machine (memory-mapped: the tasks of one machine share it)")
-    click.echo("constants: curate/plan.py, measured by `python benches/dedup.py --calibrate` and benches/decontam.py")
+    click.echo("constants: curate/plan.py, measured by `python benches/dedup.py --calibrate`, "
+               "`python benches/exact_dedup_memory.py` and `python benches/decontam.py`")

@@ -102,3 +102,33 @@ def _slurm(executors, dry_run: bool) -> None:
         raise ConfigError("executor.type slurm: sbatch is not on PATH (use --dry-run to see the job scripts)")
     executors[-1].run()
     print("submitted to Slurm; `squeue --me` shows the jobs, the run directory fills as they finish", file=sys.stderr)
+
+
+def check_inputs_read(layout) -> None:
+    """Raise ShardError (one line, exit 1) when every input file failed: no document came from any, and each had an
+    error (unreadable, or every row bad). A file that was only skipped (a WARC of images) has not failed."""
+    import pyarrow.parquet as pq
+
+    from curate.errors import ShardError
+
+    rows = [r for r in pq.read_table(layout.stats_path).to_pylist() if r["position"] == 0]
+    files = sum(r["value"] for r in rows if r["metric"] == "files")
+    records: dict[str, float] = {}
+    errors: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if not r["file"]:
+            continue
+        if r["metric"] == "records":
+            records[r["file"]] = records.get(r["file"], 0) + r["value"]
+        elif r["metric"].startswith("error_"):
+            errors.setdefault(r["file"], {}).setdefault(r["metric"], 0)
+            errors[r["file"]][r["metric"]] += r["value"]
+    if not files or any(records.values()) or len(errors) < files:
+        return
+    first, kinds = next(iter(sorted(errors.items())))
+    what = ", ".join(f"{k} x{int(v):,}" for k, v in sorted(kinds.items()))
+    raise ShardError(
+        f"every input file failed ({len(errors)} of {len(errors)}, 0 documents read; first: "
+        f"{os.path.basename(first)}: {what}); the per-file errors are in {layout.stats_path} "
+        "(curate sql \"SELECT file, metric, value FROM stats WHERE metric LIKE 'error_%'\" ...)"
+    )

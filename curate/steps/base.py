@@ -23,6 +23,7 @@ text to keep (HTML extraction) sets ``can_tag = False`` and filters in every mod
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from collections import Counter
@@ -296,6 +297,14 @@ class Reader(Step):
     def open(self, path: str):
         return _CountingFile(open(path, "rb"), self.progress)
 
+    def file_name(self, path: str) -> str:
+        """``path`` as default document ids name it: relative to the folder that holds every input of the run (one
+        input: its base name). Unique within a run (``a/part-0.jsonl`` vs ``b/part-0.jsonl``) and the same on every
+        re-run over the same inputs; every task knows all paths, so all tasks agree."""
+        if getattr(self, "_names", None) is None:
+            self._names = relative_names(self.paths)
+        return self._names.get(path) or os.path.basename(path)
+
     def _timed(self, items: Iterator) -> Iterator:
         """Yield from ``items``, counting only the time spent producing them (not the time downstream)."""
         it = iter(items)
@@ -361,9 +370,16 @@ def _repair_unicode(doc: Document) -> bool:
     return repaired
 
 
-def _size(path: str) -> int:
-    import os
+def relative_names(paths: list[str]) -> dict[str, str]:
+    """{path: path relative to the deepest folder holding all ``paths``} (``/`` separated)."""
+    if not paths:
+        return {}
+    absolute = {p: os.path.abspath(p) for p in paths}
+    root = os.path.commonpath([os.path.dirname(a) for a in absolute.values()])
+    return {p: os.path.relpath(a, root).replace(os.sep, "/") for p, a in absolute.items()}
 
+
+def _size(path: str) -> int:
     try:
         return 0 if os.path.isdir(path) else os.path.getsize(path)  # a directory input (a repository): no ETA
     except OSError:

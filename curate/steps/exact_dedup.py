@@ -8,8 +8,12 @@ one carries ``exact_dup__copies`` (how many documents share its text). ``minhash
 In tag mode every copy is kept, the others with ``exact_dup__reason`` = ``exact_duplicate`` and
 ``exact_dup__duplicate_of``; ``exact_dup__copies`` then counts every copy, tagged ones included.
 
-Memory: the one index task holds 8 bytes of hash plus 8 of position per document, and the ids of documents that have
-copies: ~24 bytes a document (24 MB per million).
+Memory: the one index task holds, per document, its hash, shard, row, source preference and tag flag (18 bytes) and the sort
+over them; ids are read only for the kept copy of each duplicate group, row group by row group. Measured with
+``python benches/exact_dedup_memory.py`` (10% copies; benches/exact_dedup_memory.json): the task's peak RSS is about
+172 MB + 68 bytes a document (240 MB at a million documents). Reading every id and source as Python objects, as
+before, cost 259 bytes a document (426 MB at a million; benches/exact_dedup_memory.before.json). ``curate plan``
+prints this figure for a given number of documents.
 """
 
 from __future__ import annotations
@@ -51,11 +55,11 @@ class _Hash(Step):
         doc.metadata[HASH] = text_hash(doc.text)
 
 
-def _tagged(path: Path, table: pa.Table) -> np.ndarray:
+def _tagged(path: Path, rows: int) -> np.ndarray:
     """(rows,) True where an earlier step in tag mode tagged the document for removal (a ``*__reason`` is set)."""
     columns = schema.reason_columns(pq.read_schema(path).names)
     tags = pq.read_table(path, columns=columns) if columns else None
-    out = np.zeros(table.num_rows, bool)
+    out = np.zeros(rows, bool)
     for name in columns:
         out |= tags[name].is_valid().to_numpy(zero_copy_only=False)
     return out
@@ -75,29 +79,71 @@ class _Index(PipelineStep):
         from curate.io import ParquetShardWriter
 
         files = sorted(Path(self.segment_dir).glob("*.parquet"))
-        tables = [pq.read_table(f, columns=["id", "source", HASH]) for f in files]
-        n = sum(t.num_rows for t in tables)
-        shard = np.concatenate([np.full(t.num_rows, int(f.stem), np.int32) for f, t in zip(files, tables)] or [[]])
-        row = np.concatenate([np.arange(t.num_rows) for t in tables] or [[]]).astype(np.int64)
-        hashes = np.concatenate([t[HASH].to_numpy(zero_copy_only=False) for t in tables] or [[]]).astype(np.int64)
-        rank_of = {s: i for i, s in enumerate(self.prefer_sources)}
-        sources = [s for t in tables for s in t["source"].to_pylist()]
-        pref = np.array([rank_of.get(s, len(rank_of)) for s in sources], dtype=np.int32).reshape(n)
-        tagged = np.concatenate([_tagged(f, t) for f, t in zip(files, tables)] or [np.zeros(0, bool)])
-        ids = pa.chunked_array([t["id"] for t in tables], type=pa.string()) if tables else None
+        hashes, shard, row, pref, tagged = self._columns(files)
         # sort by (hash, untagged first, preference, input order): the first of each run of equal hashes is its keeper
         order = np.lexsort((row, shard, pref, tagged, hashes))
+        del pref, tagged
         sorted_hashes = hashes[order]
-        starts = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]] if n else np.zeros(0, bool)
-        group = np.cumsum(starts) - 1
-        keeper = order[np.flatnonzero(starts)][group]
-        copies = np.bincount(group)[group] if n else group
+        del hashes
+        starts = np.r_[True, sorted_hashes[1:] != sorted_hashes[:-1]] if len(order) else np.zeros(0, bool)
+        del sorted_hashes
+        group = np.cumsum(starts, dtype=np.int64) - 1
+        first = np.flatnonzero(starts)  # position (in sorted order) of each group's keeper
+        del starts
+        sizes = np.bincount(group) if len(order) else np.zeros(0, np.int64)
+        copied = np.flatnonzero(sizes[group] > 1)  # positions of documents that share their text
+        doc, keeper, copies = order[copied], order[first[group[copied]]], sizes[group[copied]]
+        del order, group, first, sizes
+        ids = self._ids(files, shard, row, keeper[keeper != doc])
         with ParquetShardWriter(self.out, DROPS_SCHEMA) as w:
-            for pos in np.flatnonzero(copies > 1):
-                i, k = order[pos], keeper[pos]
-                w.write({"shard": int(shard[i]), "row": int(row[i]), "copies": int(copies[pos]),
-                         "duplicate_of": None if k == i else ids[int(k)].as_py()})
+            for i, k, c in zip(doc.tolist(), keeper.tolist(), copies.tolist()):
+                w.write({"shard": int(shard[i]), "row": int(row[i]), "copies": c,
+                         "duplicate_of": None if k == i else ids[k]})  # fmt: skip
         return iter(())
+
+    def _columns(self, files: list[Path]):
+        """(hash, shard, row, source preference, tagged by an earlier step) of every document, as numpy arrays: 18
+        bytes a document. Sources are
+        read dictionary-encoded, so no Python string is made per document; ids are not read here at all."""
+        rank_of = {s: i for i, s in enumerate(self.prefer_sources)}
+        parts = []
+        for f in files:
+            table = pq.read_table(f, columns=["source", HASH], read_dictionary=["source"])
+            source = table["source"].combine_chunks()
+            if not isinstance(source, pa.DictionaryArray):  # an all-null column is not dictionary-encoded
+                source = source.dictionary_encode()
+            ranks = np.array([rank_of.get(v, len(rank_of)) for v in source.dictionary.to_pylist()] + [len(rank_of)])
+            codes = source.indices.fill_null(len(source.dictionary)).to_numpy(zero_copy_only=False)
+            n = table.num_rows
+            hashes = table[HASH].to_numpy().astype(np.int64, copy=False)
+            parts.append((hashes, np.full(n, int(f.stem), np.int32), np.arange(n, dtype=np.int32),
+                          ranks[codes].astype(np.int8), _tagged(f, n)))  # fmt: skip
+            del table, source
+        if not parts:
+            return (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8),
+                    np.zeros(0, bool))
+        return tuple(np.concatenate(c) for c in zip(*parts))
+
+    @staticmethod
+    def _ids(files: list[Path], shard, row, wanted) -> dict[int, str]:
+        """{document: id} for the ``wanted`` documents (keepers of a copy), read row group by row group."""
+        wanted = np.unique(wanted)
+        out: dict[int, str] = {}
+        by_stem = {int(f.stem): f for f in files}
+        for s in np.unique(shard[wanted]).tolist():
+            docs = wanted[shard[wanted] == s]
+            rows = row[docs]
+            pf = pq.ParquetFile(by_stem[s])
+            lo = 0
+            for g in range(pf.num_row_groups):
+                hi = lo + pf.metadata.row_group(g).num_rows
+                inside = (rows >= lo) & (rows < hi)
+                if inside.any():
+                    ids = pf.read_row_group(g, columns=["id"])["id"]
+                    for d, r in zip(docs[inside].tolist(), rows[inside].tolist()):
+                        out[d] = ids[r - lo].as_py()
+                lo = hi
+        return out
 
 
 @register

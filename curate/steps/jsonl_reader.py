@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -23,7 +22,10 @@ class RowParams(Params):
 
     text_field: str = Field("text", description="Field holding the document text (Dolma, C4, FineWeb: `text`).")
     id_field: str = Field(
-        "id", description="Field holding the document id; rows without one get `<file name>:<row number>`."
+        "id",
+        description="Field holding the document id; rows without one get `<file>:<row number>`, the file named by "
+        "its path relative to the folder that holds every input (one input: its name), so two `part-0.jsonl` in "
+        "two folders give different ids, and a re-run over the same inputs gives the same ones.",
     )
     url_field: str | None = Field(
         "url", description="Field copied to the `url` column if present (C4, FineWeb: `url`)."
@@ -92,7 +94,7 @@ class JsonlReader(Reader):
     reasons: ClassVar[dict[str, str]] = REASONS
 
     def read_file(self, path: str) -> Iterator[Document | Skip]:
-        name = os.path.basename(path)
+        name = self.file_name(path)
         with self.open(path) as raw:
             lines = iter(open_text_stream(raw, path))
             lineno = 0

@@ -7,7 +7,6 @@ record that is no document is counted with its reason, and a corrupt gzip member
 from __future__ import annotations
 
 import gzip
-import os
 import zlib
 from collections.abc import Iterator
 from typing import ClassVar
@@ -118,7 +117,7 @@ class WarcReader(Reader):
             "content_type": mime,
             "charset": decoded.encoding,
         }
-        doc_id = record.record_id or f"{os.path.basename(path)}:{record.stream_pos}"  # WARC-Record-ID is mandatory
+        doc_id = record.record_id or f"{self.file_name(path)}:{record.stream_pos}"  # WARC-Record-ID is mandatory
         return Document(text=decoded.text, id=doc_id, metadata=meta)
 
 
