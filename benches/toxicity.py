@@ -29,8 +29,8 @@ import numpy as np
 from datatrove.data import Document
 
 from curate import schema
-from curate._audit_metrics import auroc, precision_recall
 from curate.io import RunLayout
+from curate.metrics import auroc, precision_recall
 
 EVAL = Path.home() / ".cache" / "curate" / "toxicity_eval" / "eval_en.jsonl"
 
@@ -69,8 +69,8 @@ def report(name: str, y, s, decision, subsets: dict) -> None:
 
 
 def quality(path: Path) -> None:
-    from curate.steps.blocklist import BlocklistLdnoobw
-    from curate.steps.toxicity_sklearn import ToxicitySklearn
+    from curate.steps.filters.blocklist import BlocklistLdnoobw
+    from curate.steps.filters.toxicity_sklearn import ToxicitySklearn
 
     rows = read_jsonl(path)
     texts = [r["text"] for r in rows]
@@ -110,12 +110,12 @@ def speed_pairs(texts: list[str]):
     from datatrove.pipeline.filters.c4_filters import C4BadWordsFilter
     from datatrove.pipeline.formatters.pii import PIIFormatter
 
+    from curate.assets import ldnoobw_words
     from curate.signals.toxicity import c4_regex
-    from curate.steps.blocklist import BlocklistLdnoobw
-    from curate.steps.identity_terms import IdentityTerms
-    from curate.steps.pii_redact import PiiRedact
-    from curate.steps.toxicity_assets import ldnoobw_words
-    from curate.steps.toxicity_sklearn import ToxicitySklearn
+    from curate.steps.filters.blocklist import BlocklistLdnoobw
+    from curate.steps.filters.identity_terms import IdentityTerms
+    from curate.steps.filters.toxicity_sklearn import ToxicitySklearn
+    from curate.steps.transforms.pii_redact import PiiRedact
 
     def run(step, batch):
         def go():

@@ -12,7 +12,7 @@ from curate.errors import CurateError
 # Commands that live in their own modules, imported only when used (`import curate` stays light).
 LAZY_COMMANDS = {
     "plan": "curate.plan:plan_cmd",
-    "audit": "curate.audit:audit_cmd",
+    "audit": "curate.audit.command:audit_cmd",
     "classifier": "curate.classifier:classifier_group",
 }
 

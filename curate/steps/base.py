@@ -328,7 +328,8 @@ class GlobalStep(Step):
 
     kind: ClassVar[str] = "global"
 
-    def pre_step(self) -> Step | None:
+    def pre_step(self, stage: str) -> Step | None:
+        """The streaming step that ends segment ``stage`` (hashes, signatures) before the global stages, if any."""
         return None
 
     def global_stages(self, segment_dir, tasks: int) -> list[tuple[str, list, int]]:
