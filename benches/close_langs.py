@@ -55,8 +55,8 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "benches" / "close_langs.json"))
     args = ap.parse_args()
     from curate.io import RunLayout
-    from curate.steps.lang_fasttext import LangFastText
-    from curate.steps.lang_lingua import LangLingua, detector
+    from curate.steps.filters.lang_fasttext import LangFastText
+    from curate.steps.filters.lang_lingua import LangLingua, detector
 
     rows = [json.loads(line) for line in Path(args.paragraphs).read_text().splitlines()]
     texts = [r["text"] for r in rows]

@@ -95,7 +95,7 @@ def throughput(index: str, docs: list[str], planted: int) -> dict:
 
     from curate.io import RunLayout
     from curate.signals.decontam import ngram_hashes
-    from curate.steps.decontam_ngram import DecontamNgram
+    from curate.steps.filters.decontam_ngram import DecontamNgram
 
     step = DecontamNgram(DecontamNgram.Params(index=index), RunLayout(tempfile.mkdtemp()), "bench", 1)
     step.setup()

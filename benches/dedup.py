@@ -231,7 +231,7 @@ def _datasketch(parquet: str, out: str) -> None:
     from datasketch import MinHash, MinHashLSH
 
     from curate.signals.minhash import estimate_jaccard, words
-    from curate.steps._minhash_cluster import components, keepers
+    from curate.steps.dedup.minhash.cluster import components, keepers
 
     table = pq.read_table(parquet, columns=["id", "text", "source"])
     t0 = time.process_time()

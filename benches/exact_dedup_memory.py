@@ -4,7 +4,7 @@
     python benches/exact_dedup_memory.py --docs 100000 1000000 3000000 --json /tmp/x.json
 
 The index task reads the ``id``, ``source`` and hash columns of every intermediate shard and decides which documents
-are copies (``curate/steps/exact_dedup.py``). This builds such shards (2 tasks' worth, as ``executor.tasks: 2``
+are copies (``curate/steps/dedup/exact_dedup.py``). This builds such shards (2 tasks' worth, as ``executor.tasks: 2``
 writes them; ids like ``crawl/part-00017.jsonl:123456``, sources web/books/code, 10% of documents copies of another,
 a short text so the files stay small: the index never reads the text) and runs the index task in a fresh process,
 twice per size: once as is, once stopped just after its imports. Peak RSS (``ru_maxrss``) of the first minus the
@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHILD = """
 import resource, sys, json
 sys.path.insert(0, {root!r})
-from curate.steps.exact_dedup import _Index
+from curate.steps.dedup.exact_dedup import _Index
 import pyarrow, numpy
 if {run}:
     _Index({segment!r}, {out!r}, ["books", "code", "web"]).run()
@@ -41,7 +41,7 @@ def build_segment(folder: Path, docs: int, tasks: int = 2, seed: int = 0) -> Non
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curate.steps.exact_dedup import HASH
+    from curate.steps.dedup.exact_dedup import HASH
 
     rng = np.random.default_rng(seed)
     folder.mkdir(parents=True, exist_ok=True)

@@ -30,10 +30,10 @@ from datatrove.pipeline.filters import (
 
 from curate import schema
 from curate.io import RunLayout
-from curate.steps.c4_quality import C4Quality
-from curate.steps.fineweb_quality import FineWebQuality
-from curate.steps.gopher_quality import GopherQuality
-from curate.steps.gopher_repetition import GopherRepetition
+from curate.steps.filters.c4_quality import C4Quality
+from curate.steps.filters.fineweb_quality import FineWebQuality
+from curate.steps.filters.gopher_quality import GopherQuality
+from curate.steps.filters.gopher_repetition import GopherRepetition
 
 REPO = Path(__file__).resolve().parents[1]
 PAIRS = [

@@ -35,8 +35,8 @@ import numpy as np
 from datatrove.data import Document
 
 from curate import schema
-from curate._audit_metrics import auroc, precision_recall
 from curate.io import RunLayout
+from curate.metrics import auroc, precision_recall
 
 EVAL = Path.home() / ".cache" / "curate" / "toxicity_eval" / "eval_en.jsonl"
 
@@ -66,7 +66,7 @@ def signal(step, texts: list[str], column: str, batch: int = 256):
 
 
 GRID = (0.0, 0.005, 0.01, 0.02, 0.03, 0.05, 0.08, 0.1, 0.15, 0.2)  # blocklist ratio thresholds tried on train
-MAX_RATIO, MAX_GAP = 1.25, 0.01  # the identity check of `curate audit --labels` (curate/_audit_labels.py)
+MAX_RATIO, MAX_GAP = 1.25, 0.01  # the identity check of `curate audit --labels` (curate/audit/labels.py)
 
 
 def identity_check(drop, y, ident, sel) -> dict:
@@ -80,9 +80,9 @@ def identity_check(drop, y, ident, sel) -> dict:
 
 def signals(rows: list[dict]) -> dict:
     """Every score and signal the decisions below need, computed once over the labelled set."""
-    from curate.steps.blocklist import BlocklistLdnoobw
-    from curate.steps.identity_terms import IdentityTerms
-    from curate.steps.toxicity_sklearn import ToxicitySklearn
+    from curate.steps.filters.blocklist import BlocklistLdnoobw
+    from curate.steps.filters.identity_terms import IdentityTerms
+    from curate.steps.filters.toxicity_sklearn import ToxicitySklearn
 
     texts = [r["text"] for r in rows]
     ident_step, _ = make_step(IdentityTerms)
@@ -174,12 +174,12 @@ def speed_pairs(texts: list[str]):
     from datatrove.pipeline.filters.c4_filters import C4BadWordsFilter
     from datatrove.pipeline.formatters.pii import PIIFormatter
 
+    from curate.assets import ldnoobw_words
     from curate.signals.toxicity import c4_regex
-    from curate.steps.blocklist import BlocklistLdnoobw
-    from curate.steps.identity_terms import IdentityTerms
-    from curate.steps.pii_redact import PiiRedact
-    from curate.steps.toxicity_assets import ldnoobw_words
-    from curate.steps.toxicity_sklearn import ToxicitySklearn
+    from curate.steps.filters.blocklist import BlocklistLdnoobw
+    from curate.steps.filters.identity_terms import IdentityTerms
+    from curate.steps.filters.toxicity_sklearn import ToxicitySklearn
+    from curate.steps.transforms.pii_redact import PiiRedact
 
     def run(step, batch):
         def go():

@@ -60,7 +60,7 @@ def ours(ut1: Path, words: list[str], urls: list[str]) -> dict:
     from datatrove.data import Document
 
     from curate.io import RunLayout
-    from curate.steps.url_filter import URLFilter
+    from curate.steps.filters.url_filter import URLFilter
 
     m0, t0 = rss_mb(), time.perf_counter()
     step = URLFilter(URLFilter.Params(blocklists=[str(ut1)], banned_words=words), RunLayout(tempfile.mkdtemp()),

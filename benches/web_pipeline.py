@@ -148,7 +148,7 @@ def extraction_quality(warc: Path, limit: int) -> dict:
 
     from curate.io import RunLayout
     from curate.signals.encoding import decode_html
-    from curate.steps.html_extract import HtmlExtract
+    from curate.steps.extract.html_extract import HtmlExtract
 
     def shipped(extractor: str):
         step = HtmlExtract(HtmlExtract.Params(extractor=extractor), RunLayout("/tmp/unused"), "bench", 0)

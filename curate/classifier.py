@@ -18,8 +18,8 @@ from pathlib import Path
 
 import click
 
-from curate._audit_metrics import auroc, precision_recall
 from curate.errors import ConfigError
+from curate.metrics import auroc, precision_recall
 
 
 def read_rows(paths: list[str], text_field: str, label_field: str) -> tuple[list[tuple[str, str]], int]:

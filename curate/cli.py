@@ -11,10 +11,10 @@ from curate.errors import CurateError
 
 # Commands that live in their own modules, imported only when used (`import curate` stays light).
 LAZY_COMMANDS = {
-    "plan": "curate.plan:plan_cmd",
-    "audit": "curate.audit:audit_cmd",
+    "plan": "curate.commands.plan:plan_cmd",
+    "audit": "curate.audit.command:audit_cmd",
     "classifier": "curate.classifier:classifier_group",
-    "decontam": "curate.decontam:decontam_group",
+    "decontam": "curate.commands.decontam:decontam_group",
     "calibrate": "curate.calibrate:calibrate_cmd",
 }
 

@@ -15,7 +15,7 @@ from curate.config import PipelineSpec, input_files
 from curate.io import RunLayout
 from curate.registry import get_step
 from curate.schema import DOC_COLUMNS, REJECT_COLUMNS, run_schema
-from curate.steps._internal import Finalize, QuietLogs, SegmentReader, ShardWriter
+from curate.steps.internal.steps import Finalize, QuietLogs, SegmentReader, ShardWriter
 
 
 @dataclass
@@ -63,12 +63,15 @@ def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
     stages: list[Stage] = []
     for index, step_spec in enumerate(spec.steps, start=1):
         cls = get_step(step_spec.name)
-        step = cls(cls.Params(**step_spec.params), layout, stage_name, index)
-        step.mode = step_spec.mode or "filter"
+        mode = step_spec.mode or "filter"
         if cls.kind != "global":
-            current.append(step)
+            current.append(cls(cls.Params(**step_spec.params), layout, stage_name, index, mode=mode))
             continue
-        pre = step.pre_step()
+        # a global step's decisions are applied in the segment after its global stages: it is built for that
+        # segment, and its pre-step (hashes, signatures) is built for the segment that ends here
+        next_stage = f"segment{segment + 1}"
+        step = cls(cls.Params(**step_spec.params), layout, next_stage, index, mode=mode)
+        pre = step.pre_step(stage_name)
         if pre is not None:
             current.append(pre)
         seg_dir = layout.segment_dir(segment)
@@ -77,8 +80,7 @@ def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
         for name, pipeline, n in step.global_stages(seg_dir, tasks):
             stages.append(Stage(name, [QuietLogs(str(layout.logs(name))), *pipeline], n))
         segment += 1
-        stage_name = f"segment{segment}"
-        step.stage = stage_name
+        stage_name = next_stage
         current = [QuietLogs(str(layout.logs(stage_name))), SegmentReader(layout, segment - 1), step]
     current.append(ShardWriter(layout, str(layout.docs_dir)))
     stages.append(Stage(stage_name, current, tasks))

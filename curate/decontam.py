@@ -19,7 +19,6 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import numpy as np
 
 from curate.errors import ConfigError
@@ -133,31 +132,3 @@ def load(path: str) -> tuple[dict, np.ndarray, np.ndarray]:
     if meta.get("format") != INDEX_FORMAT:
         raise ConfigError(f"index: {path} has format {meta.get('format')}, this curate reads {INDEX_FORMAT}")
     return meta, np.load(root / "hashes.npy", mmap_mode="r"), np.load(root / "tasks.npy", mmap_mode="r")
-
-
-@click.group("decontam")
-def decontam_group():
-    """Benchmark decontamination: index evaluation data, then run decontam_ngram_v1 against the index."""
-
-
-@decontam_group.command("index")
-@click.argument("eval_files", nargs=-1, required=True, type=click.Path(dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(file_okay=False), help="Index directory to write.")
-@click.option("-n", "--ngram", default=13, show_default=True, type=click.IntRange(1, 64),
-              help="Words per n-gram (GPT-3 / Llama: 13).")
-@click.option("--task", "tasks", multiple=True,
-              help="Task name: once for all files, or once per file in order (default: each file's name up to its "
-                   "first dot).")
-@click.option("--field", "fields", multiple=True,
-              help="JSONL/Parquet field to index (repeatable); default: every string field.")
-def index_cmd(eval_files, output, ngram, tasks, fields):
-    """Build an n-gram index of EVAL_FILES (JSONL, Parquet or text), one task per file or per --task."""
-    meta = build(list(eval_files), output, ngram, list(tasks), list(fields) or None,
-                 echo=lambda m: click.echo(m, err=True))
-    for task in meta["tasks"]:
-        t = meta["per_task"][task]
-        bad = f", {t['bad_records']} invalid JSON line(s) or non-record value(s) skipped" if t["bad_records"] else ""
-        click.echo(f"{task}: {t['items']:,} items ({t['short_items']:,} shorter than {ngram} words), "
-                   f"{t['ngrams']:,} distinct {ngram}-grams{bad}")
-    click.echo(f"{output}: {meta['ngrams']:,} n-grams, {meta['bytes_in_memory'] / 1e6:.1f} MB in memory "
-               f"({BYTES_PER_NGRAM} bytes per n-gram)")

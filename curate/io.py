@@ -8,6 +8,8 @@ into place only when complete (rename is atomic on POSIX within one file system)
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,7 +38,7 @@ class ParquetShardWriter:
         self._buf: list[dict] = []
         self._buf_bytes = 0
         self._writer: pq.ParquetWriter | None = None
-        self._tmp = self.path.with_name(self.path.name + ".tmp")
+        self._tmp = partial(self.path)
 
     def write(self, row: dict) -> None:
         self._buf.append(row)
@@ -71,11 +73,29 @@ class ParquetShardWriter:
             self._tmp.unlink(missing_ok=True)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
+def partial(path: Path) -> Path:
+    """Where ``path`` is written until complete: ``<name>.tmp`` in the same folder, so the rename is atomic."""
+    return path.with_name(path.name + ".tmp")
+
+
+@contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """The one way curate writes a file: yield a temporary path beside ``path``; on success rename it into place, on
+    an exception remove it. Readers never see a partial file; a killed writer leaves only a ``.tmp``."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp.write_text(text)
+    tmp = partial(path)
+    try:
+        yield tmp
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, path)
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
 
 
 @dataclass

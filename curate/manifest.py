@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.io import RunLayout, atomic_write_text
+from curate.io import RunLayout, atomic_path, atomic_write_text
 from curate.schema import STATS_SCHEMA
 
 PACKAGES = (
@@ -74,9 +74,8 @@ def merge_stats(layout: RunLayout) -> pa.Table:
     files = sorted((layout.work / "stats").glob("*/*.parquet"))
     tables = [pq.read_table(f, schema=STATS_SCHEMA) for f in files]
     table = pa.concat_tables(tables) if tables else STATS_SCHEMA.empty_table()
-    tmp = layout.stats_path.with_name("stats.parquet.tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(layout.stats_path)
+    with atomic_path(layout.stats_path) as tmp:
+        pq.write_table(table, tmp)
     return table
 
 

@@ -27,12 +27,20 @@ def register(cls: type) -> type:
     return cls
 
 
+# Packages under curate.steps that hold no registered step: the base classes and what the compiler inserts.
+_NOT_STEPS = ("curate.steps.base", "curate.steps.internal")
+
+
 def _load_all() -> None:
+    """Import every module of ``curate.steps`` and its role folders (readers/, filters/, dedup/, ...), which registers
+    their steps; private modules (``_name``) are helpers and load only when a step imports them."""
     import curate.steps as pkg
 
-    for mod in pkgutil.iter_modules(pkg.__path__):
-        if not mod.name.startswith("_") and mod.name != "base":
-            importlib.import_module(f"curate.steps.{mod.name}")
+    for mod in pkgutil.walk_packages(pkg.__path__, prefix="curate.steps."):
+        leaf = mod.name.rsplit(".", 1)[-1]
+        if leaf.startswith("_") or mod.name.startswith(_NOT_STEPS):
+            continue
+        importlib.import_module(mod.name)
 
 
 def all_steps() -> dict[str, type]:

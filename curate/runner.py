@@ -12,7 +12,7 @@ from curate.compile import build_executors, build_layout, build_stages
 from curate.config import PipelineSpec
 from curate.errors import ConfigError
 from curate.manifest import config_hash, start_run
-from curate.steps._internal import quiet_datatrove
+from curate.steps.internal.datatrove_patches import quiet_datatrove
 
 
 def prepare_output(root: Path, resolved: dict, force: bool) -> None:

@@ -11,13 +11,13 @@ from conftest import ROOT, SAMPLES, run_rows
 from datatrove.data import Document
 
 from curate import schema
+from curate.assets import identity_lexicon
 from curate.cli import main
 from curate.inspect import connect
 from curate.io import RunLayout
 from curate.signals.identity import compile_lexicon, count_identity
-from curate.steps.counterfactual import CounterfactualGender
-from curate.steps.identity_terms import IdentityTerms
-from curate.steps.toxicity_assets import identity_lexicon
+from curate.steps.filters.identity_terms import IdentityTerms
+from curate.steps.transforms.counterfactual import CounterfactualGender
 
 # UDHR Articles 2 and 16(1) (United Nations): real text that mentions groups, and `sex` (an LDNOOBW entry).
 UDHR = (

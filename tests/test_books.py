@@ -20,9 +20,9 @@ from curate.cli import main
 from curate.inspect import connect
 from curate.io import RunLayout
 from curate.signals.books import strip_gutenberg, title_author
-from curate.steps.book_quality import BookQuality
-from curate.steps.books_reader import BooksTxtReader
-from curate.steps.gutenberg_strip import GutenbergStrip
+from curate.steps.filters.book_quality import BookQuality
+from curate.steps.readers.books_reader import BooksTxtReader
+from curate.steps.transforms.gutenberg_strip import GutenbergStrip
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "samples" / "books"

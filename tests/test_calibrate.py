@@ -132,7 +132,7 @@ def test_glotlid_labels_give_language_and_script(tmp_path, web_pages):
     from fasttext import train_supervised
 
     from curate.io import RunLayout
-    from curate.steps.lang_fasttext import LangFastText
+    from curate.steps.filters.lang_fasttext import LangFastText
 
     labels = {"en": "eng_Latn", "ru": "rus_Cyrl", "fr": "fra_Latn", "ar": "arb_Arab"}
     pages = {lang: text for url, text, lang in web_pages if lang in labels and "ohchr.org/udhr/" in url}

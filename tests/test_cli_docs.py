@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 import pytest
 from click.testing import CliRunner
@@ -50,3 +52,16 @@ def test_import_curate_and_listing_steps_stays_light():
             "print(sorted(m for m in ('torch', 'fasttext', 'duckdb', 'sklearn', 'ray') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_train_without_the_train_extra_names_the_install_line(tmp_path):
+    """`pip install curate` (no [train] extra) curates; a `train` command then says what to install, in one line."""
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['torch'] = None; from train.cli import main; "
+            "main(['run', 'pipelines/mix.yaml', '-o', sys.argv[1]])")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "run")], capture_output=True, text=True,
+                          check=False, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 1
+    assert "pip install 'curate[train]'" in proc.stderr and "Traceback" not in proc.stderr

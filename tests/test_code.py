@@ -24,9 +24,9 @@ from curate.inspect import connect
 from curate.io import RunLayout
 from curate.signals.licenses import allowed, detect_license, spdx_header
 from curate.signals.secrets import redact
-from curate.steps.code_quality import CodeQuality
-from curate.steps.code_reader import CodeRepoReader
-from curate.steps.code_redact import CodeRedact
+from curate.steps.filters.code_quality import CodeQuality
+from curate.steps.readers.code_reader import CodeRepoReader
+from curate.steps.transforms.code_redact import CodeRedact
 
 STDLIB = Path(sysconfig.get_paths()["stdlib"])
 ROOT = Path(__file__).resolve().parents[1]

@@ -107,7 +107,7 @@ def test_max_ngrams_null_only_records(tmp_path, split_data):
     from datatrove.data import Document
 
     from curate.io import RunLayout
-    from curate.steps.decontam_ngram import DecontamNgram
+    from curate.steps.filters.decontam_ngram import DecontamNgram
 
     step = DecontamNgram(DecontamNgram.Params(index=str(tmp_path / "ix"), max_ngrams=None),
                          RunLayout(tmp_path / "run"), "s", 1)

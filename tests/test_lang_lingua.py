@@ -8,8 +8,8 @@ from datatrove.data import Document
 
 from curate.io import RunLayout
 from curate.signals.langid import close_group, decide, text_script
-from curate.steps.lang_fasttext import LangFastText
-from curate.steps.lang_lingua import LangLingua
+from curate.steps.filters.lang_fasttext import LangFastText
+from curate.steps.filters.lang_lingua import LangLingua
 
 # sample index language -> lid.176 code
 PAGES = {"nn": "nn", "nb": "no", "da": "da", "sv": "sv", "gl": "gl"}

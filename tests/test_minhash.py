@@ -14,7 +14,7 @@ from conftest import curate_ok, run_rows
 
 from curate.cli import main
 from curate.signals.minhash import MinHasher, estimate_jaccard, jaccard, words
-from curate.steps._minhash_cluster import band_pairs, components, keepers, unpack
+from curate.steps.dedup.minhash.cluster import band_pairs, components, keepers, unpack
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "samples" / "books"

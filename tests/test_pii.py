@@ -11,7 +11,7 @@ from datatrove.data import Document
 from curate import schema
 from curate.io import RunLayout
 from curate.signals.pii import redact
-from curate.steps.pii_redact import PiiRedact
+from curate.steps.transforms.pii_redact import PiiRedact
 
 ALL = {"email": "email@example.com", "ip": "22.214.171.124", "ipv6": "2001:db8::1", "phone": "555-0100"}
 

@@ -77,7 +77,7 @@ def test_exact_dedup_index_memory_is_what_plan_says(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from curate.steps.exact_dedup import HASH
+    from curate.steps.dedup.exact_dedup import HASH
 
     n, rng = 300_000, np.random.default_rng(0)
     hashes = rng.integers(-(2**62), 2**62, size=n)
@@ -86,7 +86,7 @@ def test_exact_dedup_index_memory_is_what_plan_says(tmp_path):
     sources = np.array(["web", "books", "code"])[rng.integers(0, 3, size=n)]
     pq.write_table(pa.table({"id": ids, "text": ["x"] * n, "source": sources, HASH: hashes}),
                    tmp_path / "00000.parquet", row_group_size=2000)  # fmt: skip
-    code = (f"from curate.steps.exact_dedup import _Index\n"
+    code = (f"from curate.steps.dedup.exact_dedup import _Index\n"
             f"_Index({str(tmp_path)!r}, {str(tmp_path / 'd' / 'drops.parquet')!r}, ['books']).run()")
     measured = _peak_rss_gb_of(code)
     planned = estimate(n, 2000).exact_index_gb

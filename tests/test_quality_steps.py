@@ -25,10 +25,10 @@ from datatrove.data import Document
 
 from curate import schema
 from curate.io import RunLayout
-from curate.steps.c4_quality import C4Quality
-from curate.steps.fineweb_quality import FineWebQuality
-from curate.steps.gopher_quality import GopherQuality
-from curate.steps.gopher_repetition import DUP_NS, TOP_NS, GopherRepetition
+from curate.steps.filters.c4_quality import C4Quality
+from curate.steps.filters.fineweb_quality import FineWebQuality
+from curate.steps.filters.gopher_quality import GopherQuality
+from curate.steps.filters.gopher_repetition import DUP_NS, TOP_NS, GopherRepetition
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOKS = ROOT / "samples" / "books"

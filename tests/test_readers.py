@@ -25,9 +25,9 @@ from warcio.warcwriter import WARCWriter
 from curate import schema
 from curate.io import RunLayout
 from curate.signals.encoding import decode_html
-from curate.steps.jsonl_reader import JsonlReader
-from curate.steps.parquet_reader import ParquetReader
-from curate.steps.warc_reader import WarcReader
+from curate.steps.readers.jsonl_reader import JsonlReader
+from curate.steps.readers.parquet_reader import ParquetReader
+from curate.steps.readers.warc_reader import WarcReader
 
 ROOT = Path(__file__).resolve().parents[1]
 WEB_SAMPLE = ROOT / "samples" / "web" / "sample.warc.gz"

@@ -47,7 +47,7 @@ def run_keeping_intermediate_shards(pipeline: str, out, copy_to):
     from curate.compile import build_executors, build_layout, build_stages
     from curate.config import load_pipeline
     from curate.manifest import start_run
-    from curate.steps._internal import quiet_datatrove
+    from curate.steps.internal.datatrove_patches import quiet_datatrove
 
     spec = load_pipeline(ROOT / "pipelines" / pipeline, output=str(out))  # ROOT / an absolute path: that path
     spec.input.paths = [str(ROOT / p) for p in spec.input.paths]

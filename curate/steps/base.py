@@ -80,7 +80,7 @@ class Step(PipelineStep):
     # the step would remove, while the steps before it still see the original text in memory.
     redaction_marker: ClassVar[str | None] = None
 
-    def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int):
+    def __init__(self, params: BaseModel, layout: RunLayout, stage: str, index: int, mode: str = "filter"):
         super().__init__()
         self.params = params
         self.layout = layout
@@ -89,7 +89,7 @@ class Step(PipelineStep):
         self.counts: Counter = Counter()  # (metric, file) -> value
         self._rejects: ParquetShardWriter | None = None
         self._ready = False
-        self.mode = "filter"  # or "tag": set by the compiler from the config
+        self.mode = mode  # "filter" or "tag" (the step's, or the pipeline's, `mode:` in the config)
 
     # -- tag mode ---------------------------------------------------------------------------------------------------
     @classmethod
@@ -403,7 +403,8 @@ class GlobalStep(Step):
         """A dedup step in tag mode keeps every copy: ``<prefix>__reason`` and the kept copy's id."""
         return {**super().tag_columns(), cls.tag_column_prefix() + schema.DUPLICATE_OF_SUFFIX: schema.TAG_TYPE}
 
-    def pre_step(self) -> Step | None:
+    def pre_step(self, stage: str) -> Step | None:
+        """The streaming step that ends segment ``stage`` (hashes, signatures) before the global stages, if any."""
         return None
 
     def global_stages(self, segment_dir, tasks: int) -> list[tuple[str, list, int]]:

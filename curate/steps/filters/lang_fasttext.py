@@ -21,8 +21,8 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.langid import parse_label, text_script
-from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import Step
+from curate.steps.filters._per_lang import PerLang, PerLangParams
 
 
 class LangParams(PerLangParams):

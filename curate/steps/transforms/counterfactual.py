@@ -18,10 +18,10 @@ import pyarrow as pa
 from datatrove.data import Document
 from pydantic import Field
 
+from curate.assets import gender_pairs, normalise_lang
 from curate.registry import register
 from curate.signals.identity import swap_gendered, swap_regex, swap_table
 from curate.steps.base import Params, Step
-from curate.steps.toxicity_assets import gender_pairs, normalise_lang
 
 
 class CounterfactualParams(Params):

@@ -23,8 +23,8 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.c4 import C4Rules
-from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import LangScopedParams, Step
+from curate.steps.filters._per_lang import PerLang, PerLangParams
 
 _C4 = "C4 (Raffel et al. 2020) and datatrove's default"
 

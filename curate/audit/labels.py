@@ -34,8 +34,8 @@ def _labels_view(con, path: Path) -> None:
 
 def labelled_check(run_dir: str | Path, labels: Path, threshold: float = 1.25, max_gap: float = 0.01) -> dict:
     """The numbers of the labelled check for one run directory (see the module docstring)."""
-    from curate._audit_metrics import auroc
     from curate.inspect import connect
+    from curate.metrics import auroc
 
     con = connect([run_dir])
     _labels_view(con, Path(labels))

@@ -14,7 +14,7 @@ from pydantic import Field
 from curate.errors import ShardError
 from curate.registry import register
 from curate.steps.base import Reader, Skip
-from curate.steps.jsonl_reader import REASONS, RowParams, row_to_doc
+from curate.steps.readers.jsonl_reader import REASONS, RowParams, row_to_doc
 
 
 class ParquetParams(RowParams):

@@ -44,9 +44,9 @@ import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
 from curate.registry import register
-from curate.steps._minhash_files import SigFiles
-from curate.steps._minhash_stages import NAME, Buckets, Clusters, Signatures
 from curate.steps.base import GlobalStep, Params
+from curate.steps.dedup.minhash.files import SigFiles
+from curate.steps.dedup.minhash.stages import NAME, Buckets, Clusters, Signatures
 
 CLUSTER, SIZE, SIMILARITY = "dup_cluster", "dup_cluster_size", "dup_similarity"
 
@@ -98,8 +98,8 @@ class MinhashDedup(GlobalStep):
         p = self.params
         return SigFiles(self.layout.work / f"minhash_{self.index:02d}", p.bands, p.bands * p.rows)
 
-    def pre_step(self):
-        return Signatures(self.params, self.layout, self.stage, self.index, self._files())
+    def pre_step(self, stage: str):
+        return Signatures(self.params, self.layout, stage, self.index, self._files())
 
     def global_stages(self, segment_dir, tasks: int):
         bucket_tasks = min(tasks, self.params.bands)

@@ -4,7 +4,7 @@
    of every document, appended to ``sigs/<rank>.*`` (nothing held per document in memory);
 2. ``Buckets`` (``min(tasks, bands)`` tasks, band b in task b % tasks): the candidate pairs of its bands;
 3. ``Clusters`` (one task): pairs whose estimated Jaccard reaches the threshold are joined (union-find), each
-   cluster's keeper chosen by the rule of :func:`curate.steps._minhash_cluster.keepers`, one row per clustered
+   cluster's keeper chosen by the rule of :func:`curate.steps.dedup.minhash.cluster.keepers`, one row per clustered
    document written to ``clusters.parquet``, which the step reads at the start of the next segment.
 
 Each stage is a datatrove stage with its own completion markers, so a killed run resumes at the stage (and task)
@@ -24,11 +24,12 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
 from curate import schema
+from curate.io import atomic_path
 from curate.plan import bucket_bytes, cluster_bytes
 from curate.signals.minhash import MinHasher, estimate_jaccard
-from curate.steps._minhash_cluster import band_pairs, components, keepers, unpack
-from curate.steps._minhash_files import CLUSTERS_SCHEMA, META, SigFiles, save_atomic
 from curate.steps.base import Step, write_stats
+from curate.steps.dedup.minhash.cluster import band_pairs, components, keepers, unpack
+from curate.steps.dedup.minhash.files import CLUSTERS_SCHEMA, META, SigFiles, save_atomic
 
 NAME = "minhash_dedup_v1"
 TAGGED_RANK = 1 << 20  # added to the source rank of a tagged document: the keeper rule then prefers untagged ones
@@ -177,8 +178,8 @@ class Clusters(_GlobalStage):
         )
         self._write_stats(rank, counts, cpu0)
         path = self.files.clusters_path
-        pq.write_table(table, path.with_name(path.name + ".tmp"), row_group_size=1 << 16)
-        path.with_name(path.name + ".tmp").replace(path)
+        with atomic_path(path) as tmp:
+            pq.write_table(table, tmp, row_group_size=1 << 16)
         self.files.remove_inputs()  # the signatures and pairs are not needed again (240 bytes a document)
         return iter(())
 

@@ -29,8 +29,8 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.gopher import STOP_WORDS, quality_signals
-from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import LangScopedParams, Step
+from curate.steps.filters._per_lang import PerLang, PerLangParams
 
 _GOPHER = "Gopher (Rae et al. 2021) A.1.1 and datatrove's default"
 

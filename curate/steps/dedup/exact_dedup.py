@@ -158,8 +158,8 @@ class ExactDedup(GlobalStep):
     def _drops_path(self) -> Path:
         return self.layout.work / f"exact_dedup_{self.index:02d}" / "drops.parquet"
 
-    def pre_step(self) -> Step:
-        return _Hash(self.params, self.layout, self.stage, self.index)
+    def pre_step(self, stage: str) -> Step:
+        return _Hash(self.params, self.layout, stage, self.index)
 
     def global_stages(self, segment_dir, tasks: int):
         index = _Index(str(segment_dir), str(self._drops_path()), list(self.params.prefer_sources))

@@ -28,10 +28,10 @@ import pyarrow as pa
 from datatrove.data import Document
 from pydantic import Field
 
+from curate.assets import normalise_lang
 from curate.errors import StepError
 from curate.registry import register
 from curate.steps.base import Params, Step
-from curate.steps.toxicity_assets import normalise_lang
 
 _PARAGRAPHS = re.compile(r"\s*\n\s*")
 
@@ -79,16 +79,16 @@ class ToxicitySklearn(Step):
     reasons: ClassVar[dict[str, str]] = {"toxicity_high": "toxicity at or above threshold"}
     batch_size = 256
 
-    def __init__(self, params, layout, stage, index):
-        super().__init__(params, layout, stage, index)
+    def __init__(self, params, layout, stage, index, mode: str = "filter"):
+        super().__init__(params, layout, stage, index, mode)
         self.batch_size = params.batch_size
 
     def setup(self) -> None:
         self._vectorizer, self._model = load_model()
         self._mask = None
         if self.params.mask_identity:
+            from curate.assets import identity_lexicon
             from curate.signals.identity import mask_regex
-            from curate.steps.toxicity_assets import identity_lexicon
 
             self._mask = mask_regex(identity_lexicon("en"))
 

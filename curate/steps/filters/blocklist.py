@@ -22,10 +22,10 @@ import pyarrow as pa
 from datatrove.data import Document
 from pydantic import Field
 
+from curate.assets import ldnoobw_langs, ldnoobw_words, normalise_lang, protected_terms
 from curate.registry import register
 from curate.signals.toxicity import Blocklist, compile_blocklist, find_terms
 from curate.steps.base import Params, Step
-from curate.steps.toxicity_assets import ldnoobw_langs, ldnoobw_words, normalise_lang, protected_terms
 
 MAX_TERMS = 20  # distinct matched entries kept in blocklist__terms
 

@@ -22,8 +22,8 @@ from pydantic import Field
 from curate.registry import register
 from curate.signals.code import decode_source, language_of
 from curate.signals.licenses import combine, detect_license, is_license_file, spdx_header
-from curate.steps import _code_files as files
 from curate.steps.base import Params, Reader, Skip
+from curate.steps.readers import _code_files as files
 
 
 class CodeRepoParams(Params):

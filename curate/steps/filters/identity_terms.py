@@ -19,10 +19,10 @@ import pyarrow as pa
 from datatrove.data import Document
 from pydantic import Field
 
+from curate.assets import identity_lexicon, normalise_lang
 from curate.registry import register
 from curate.signals.identity import compile_lexicon, count_identity
 from curate.steps.base import Params, Step
-from curate.steps.toxicity_assets import identity_lexicon, normalise_lang
 
 GROUPS = ("gender", "religion", "race_ethnicity", "nationality", "sexual_orientation", "disability", "age")
 PRONOUNS = ("he", "she", "they")

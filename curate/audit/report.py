@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from curate._audit_data import ALL
+from curate.audit.data import ALL
 
 
 def _fmt(x, pct: bool = False) -> str:

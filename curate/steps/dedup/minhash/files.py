@@ -25,6 +25,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 
+from curate.io import atomic_path, partial
+
 META = np.dtype([("chars", "<i8"), ("shingles", "<i4"), ("source_rank", "<i4")])  # 16 bytes a document
 CHUNK = 1 << 16
 CLUSTERS_SCHEMA = pa.schema(
@@ -121,7 +123,7 @@ class SigWriter:
         for p in paths.values():
             p.parent.mkdir(parents=True, exist_ok=True)
         # open across many write() calls, closed (and renamed) in close()
-        self.files = {k: open(p.with_name(p.name + ".tmp"), "wb") for k, p in paths.items()}  # noqa: SIM115
+        self.files = {k: open(partial(p), "wb") for k, p in paths.items()}  # noqa: SIM115
 
     def write(self, keys: np.ndarray, sketch: np.ndarray, meta: np.ndarray) -> None:
         for kind, arr in (("keys", keys), ("sketch", sketch), ("meta", meta)):
@@ -134,8 +136,5 @@ class SigWriter:
 
 
 def save_atomic(path: Path, arr: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as f:
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
         np.save(f, arr)
-    os.replace(tmp, path)

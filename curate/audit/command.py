@@ -10,7 +10,7 @@ pipeline with and without ``protected_terms``) are audited side by side.
 
 Writes OUT/audit.md, OUT/<run>_ratios.png, OUT/<run>_shares.png, OUT/<run>_pronouns.png, OUT/audit.parquet (one row
 per run, source, lang, step, group), OUT/pronouns.parquet and OUT/languages.parquet (removal rate per language and
-step over all documents, since the identity lexicon is English only). How the numbers are computed: curate/_audit_data.py.
+step over all documents, since the identity lexicon is English only). How the numbers are computed: curate/audit/data.py.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import click
 
-from curate._audit_data import ALL, language_table, load_run, pronoun_table, removal_table
-from curate._audit_report import (
+from curate.audit.data import ALL, language_table, load_run, pronoun_table, removal_table
+from curate.audit.report import (
     plot_pronouns,
     plot_ratios,
     plot_shares,
@@ -29,6 +29,7 @@ from curate._audit_report import (
     ratio_markdown,
     share_markdown,
 )
+from curate.io import atomic_path
 
 LEGEND = (
     "Cells: removal rate among documents mentioning the group / the step's overall removal rate "
@@ -42,9 +43,8 @@ def write_parquet(rows: list[dict], path: Path) -> None:
     import pyarrow.parquet as pq
 
     table = pa.Table.from_pylist(rows) if rows else pa.table({})
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)
 
 
 def audit_runs(run_dirs: list[str], out: Path, threshold: float = 1.25, min_docs: int = 30) -> list[str]:
@@ -173,7 +173,7 @@ def _comparison(runs, removal: list[dict]) -> list[str]:
     "--labels",
     type=click.Path(exists=True, dir_okay=False),
     help="JSONL/Parquet of `id`, `label` (1 toxic, 0 not) for the rows of the runs: adds the labelled check "
-    "(identity over-removal among non-toxic rows, AUROC of `toxicity`); curate/_audit_labels.py.",
+    "(identity over-removal among non-toxic rows, AUROC of `toxicity`); curate/audit/labels.py.",
 )
 def audit_cmd(run_dirs, output, threshold, min_docs, labels):
     """Per filter and identity group: removal-rate ratios, group shares and pronouns (Markdown, PNG, Parquet)."""
@@ -182,7 +182,7 @@ def audit_cmd(run_dirs, output, threshold, min_docs, labels):
     flagged = sum(1 for line in md if "**" in line and line.startswith("|"))
     click.echo(f"audit of {len(run_dirs)} run(s) -> {out / 'audit.md'} ({flagged} table row(s) with a flagged ratio)")
     if labels:
-        from curate._audit_labels import labelled_check, labelled_markdown
+        from curate.audit.labels import labelled_check, labelled_markdown
 
         checks = [labelled_check(d, Path(labels), threshold) for d in run_dirs]
         with open(out / "audit.md", "a") as f:

@@ -17,8 +17,8 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.fineweb import fineweb_signals
-from curate.steps._per_lang import PerLang, PerLangParams
 from curate.steps.base import LangScopedParams, Step
+from curate.steps.filters._per_lang import PerLang, PerLangParams
 
 _FW = "FineWeb (Penedo et al. 2024) and datatrove's default"
 

@@ -1,0 +1,1 @@
+"""Deduplication: global steps that see every document of a run (exact: ``exact_dedup``; near: ``minhash/``)."""

@@ -1,0 +1,1 @@
+"""Extractors: HTML -> main-content plain text (resiliparse by default, trafilatura on request)."""

@@ -1,0 +1,67 @@
+"""Every place curate changes datatrove's behaviour from outside, in one module (datatrove 0.10.1).
+
+Each patch says what it replaces and why; ``tests/test_datatrove_patches.py`` checks that the datatrove internals
+they rely on still exist with the shape assumed here, so a datatrove upgrade that moves them fails a test instead of
+silently bringing back tracebacks on the console or a crash while writing executor.json.
+
+1. ``datatrove.executor.base.add_task_logger`` and ``datatrove.utils.logging.setup_default_logger``: datatrove adds an
+   INFO handler on stderr for every task; curate keeps INFO in the per-task log file and shows one line per warning.
+2. ``datatrove.executor.base.ExecutorJSONEncoder.default``: datatrove serialises every step's ``__dict__`` into
+   executor.json; a curate step is described by its registry name, stage and resolved parameters instead.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def _console() -> None:
+    """Warnings and errors on stderr as one line each; tracebacks go only to the task log files."""
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING", format=lambda record: "{level}: {message}\n")
+
+
+def quiet_datatrove() -> None:
+    """Keep datatrove's INFO logs in its per-task log files; the console shows warnings and our progress only.
+
+    datatrove re-adds an INFO handler on stderr for every task (``add_task_logger``) and after it
+    (``setup_default_logger``); replace both in this process and in forked local workers, which inherit the patch.
+    """
+    import datatrove.utils.logging as dt_logging
+    from datatrove.executor import base
+    from loguru import logger
+
+    def add_task_logger(logging_dir, rank, local_rank=0, node_rank=-1):
+        _console()
+        logfile = logging_dir.open(f"logs/task_{rank:05d}.log", "w")
+        logger.add(logfile, level="DEBUG")
+        logger.info(f"Launching pipeline for {rank=}")
+        return logfile
+
+    add_task_logger._curate = True
+    base.add_task_logger = add_task_logger
+    dt_logging.setup_default_logger = _console
+    _console()
+    _describe_steps_in_executor_json(base)
+
+
+def _describe_steps_in_executor_json(base) -> None:
+    """datatrove writes each stage's executor.json from every step's ``__dict__``; a curate step holds run-time state
+    there (compiled rules keyed by tuples, loaded models) that is not JSON. Describe a curate step by its registry name
+    and resolved parameters instead: that is also what a person reading executor.json wants to see."""
+    from curate.steps.base import Step
+
+    encoder = base.ExecutorJSONEncoder
+    if getattr(encoder.default, "_curate", False):
+        return
+    original = encoder.default
+
+    def default(self, o):
+        if isinstance(o, Step):
+            return {"step": o.name, "stage": o.stage, "params": o.params.model_dump(mode="json")}
+        return original(self, o)
+
+    default._curate = True
+    encoder.default = default

@@ -1,0 +1,35 @@
+"""The datatrove internals that curate/steps/internal/datatrove_patches.py replaces are still where, and shaped as,
+the patches assume. A datatrove upgrade that moves them fails here, not as tracebacks on users' consoles."""
+
+from __future__ import annotations
+
+import inspect
+import json
+from importlib.metadata import version
+
+from datatrove.executor import base
+from datatrove.utils import logging as dt_logging
+
+
+def test_task_logger_is_looked_up_where_the_patch_replaces_it():
+    # the executor calls add_task_logger through its module global, which quiet_datatrove() rebinds
+    run_for_rank = inspect.getsource(base.PipelineExecutor._run_for_rank)
+    assert "add_task_logger(self.logging_dir, rank, local_rank, node_rank=node_rank)" in run_for_rank
+    assert list(inspect.signature(dt_logging.add_task_logger).parameters)[:2] == ["logging_dir", "rank"]
+    # closing a task re-adds datatrove's stderr handler through the module global the patch rebinds
+    assert "setup_default_logger()" in inspect.getsource(dt_logging.close_task_logger)
+
+
+def test_executor_json_goes_through_the_encoder_the_patch_extends():
+    assert issubclass(base.ExecutorJSONEncoder, json.JSONEncoder)
+    assert "cls=ExecutorJSONEncoder" in inspect.getsource(base.PipelineExecutor.save_executor_as_json)
+
+
+def test_patches_apply_once_and_describe_steps():
+    from curate.steps.internal.datatrove_patches import quiet_datatrove
+
+    quiet_datatrove()
+    quiet_datatrove()  # idempotent: a second call does not wrap the encoder twice
+    assert getattr(base.add_task_logger, "_curate", False)
+    assert getattr(base.ExecutorJSONEncoder.default, "_curate", False)
+    assert version("datatrove") == "0.10.1", "datatrove changed: re-check every patch in datatrove_patches.py"
