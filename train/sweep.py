@@ -21,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 import typing
 from dataclasses import dataclass, field
@@ -245,12 +246,15 @@ def _prepare_arms(config: SweepConfig, entries: list[dict], tokenizer_dir: Path)
     """Token shards of every arm and evaluation set, built once here before the workers start (and so checked)."""
     from train.data import prepare
 
-    seen = set()
+    seen, start = set(), time.time()
+    count = len({json.dumps([e.get("where"), e.get("repeat_by")], sort_keys=True) for e in entries})
     for entry in entries:
         key = json.dumps([entry.get("where"), entry.get("repeat_by")], sort_keys=True)
         if key not in seen and (config.eval or entry.get("arm") is not None):
             seen.add(key)
             prepare(run_config(config, entry, tokenizer_dir, 1))
+            print(f"sweep: token shards of arm {len(seen)}/{count} ({entry.get('arm_name', 'eval sets')}) ready, "
+                  f"{time.time() - start:.0f} s", file=sys.stderr, flush=True)
 
 
 def _finished(run_dir: Path, cfg: TrainConfig) -> bool:

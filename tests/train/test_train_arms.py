@@ -234,3 +234,30 @@ def test_trained_on_lists_what_each_run_read_and_joins_back(arm_sweep, tagged):
     assert {r["repeat"] for r in rehydrated if r["source"] == "web"} == {1, 2}
     result = CliRunner().invoke(main, ["bom", str(runs["gopher"])])
     assert result.exit_code == 0 and "PSF-2.0" in result.output and "training documents" in result.output
+
+
+@pytest.mark.parametrize("name", ["sweep_arms", "sweep_arms_reduced", "sweep_mix"])
+def test_the_study_sweeps_parse_and_expand(repo, name):
+    from train.sweep import load_sweep, mixtures
+
+    config = load_sweep(repo / "studies" / "curation" / f"{name}.yaml")
+    if name == "sweep_mix":
+        assert len(mixtures(config)) == 6 and len(config.seeds) == 3 and config.train.tokens >= 2_000_000
+        return
+    arms = len(config.arms) + sum(len(g.values) for g in config.grids)
+    assert arms >= 8 and len(config.seeds) == 3 and config.train.model.size == "1m"
+    if name == "sweep_arms":
+        assert config.train.tokens >= 2_000_000 and len(config.grids) == 2
+
+
+def test_arms_cross_with_mixtures_and_seeds_into_plain_run_configs(tagged, cache_dir):
+    from train.arms import expand
+
+    raw = sweep_raw(tagged, cache_dir, mixtures={"kind": "list", "weights": [[1, 1], [3, 1]]}, grids=[])
+    config = config_of(raw)
+    entries = plan(config, expand(config.arms, config.grids, {}))
+    assert len(entries) == 3 * 2 * 2 and entries[0]["run"] == "a00-m00-s1" and entries[-1]["run"] == "a02-m01-s2"
+    cfg = run_config(config, entries[-1], cache_dir, 1)
+    assert [s.weight for s in cfg.mix.sources] == [0.75, 0.25, 0.0]  # the eval set: weight 0, never trained on
+    assert cfg.mix.sources[0].train_where == raw["arms"][2]["where"]["web"] and cfg.mix.sources[2].eval_all
+    assert parse(TrainConfig, cfg.to_dict()) == cfg  # a plain `train run` config: config.yaml reruns it alone
