@@ -85,7 +85,7 @@ def _loss_table(data, arms: list[dict]) -> str:
 def _effects_table(effects: list[dict]) -> str:
     lines = ["| arm | against | evaluation set | effect (nats) | seeds paired | interval excludes 0 | Bonferroni |",
              "|---|---|---|---|---|---|---|"]
-    for e in effects:
+    for e in (e for e in effects if e["pairs"] > 0):  # arms with no finished run yet are left out
         lines.append(f"| {e['arm']} | {e['reference']} | {e['set']} | {e['effect']:+.4f} ± {e['half']:.4f} | "
                      f"{e['pairs']} | {'yes' if e['significant'] else 'no'} | {'yes' if e['bonferroni'] else 'no'} |")
     return ("## Effects of each curation choice\n\nArm minus reference, seed by seed (negative: the arm lowers the "

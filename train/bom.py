@@ -47,7 +47,7 @@ def write_trained_on(out: Path, config, prepared, tokens_seen) -> None:
             "val_docs": len(set(val.to_pylist())), "val_tokens": int(meta["tokens"]["val"]),
             "eval_tokens": _evaluated(int(meta["tokens"]["val"]), config), "tokens_seen": int(seen),
             "stream_epochs": source_epochs}
-        if source_cfg.eval_all:
+        if source_cfg.eval_all or source_cfg.weight == 0:  # an evaluation set, or a source this mix never reads
             continue
         table = _documents(source, Path(shard_dir), source_epochs)
         unique = int(pa.compute.sum(table.column("tokens")).as_py() or 0)
