@@ -11,6 +11,7 @@ sweep is judged on the same validation tokens.
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,7 @@ def is_val(doc_id: str, fraction: float) -> bool:
 
 def val_sql(fraction: float, column: str = "id") -> str:
     """is_val as a DuckDB expression over `column`."""
-    return f"(('0x' || left(md5({column}), 8))::UBIGINT < {int(fraction * 2**32)})"
+    return f"(('0x' || left(md5({column}), 8))::UBIGINT < {math.ceil(fraction * 2**32)})"  # x < f <=> x < ceil(f)
 
 
 def chunk_key(doc_id: str, k: int) -> str:

@@ -261,3 +261,15 @@ def test_arms_cross_with_mixtures_and_seeds_into_plain_run_configs(tagged, cache
     assert [s.weight for s in cfg.mix.sources] == [0.75, 0.25, 0.0]  # the eval set: weight 0, never trained on
     assert cfg.mix.sources[0].train_where == raw["arms"][2]["where"]["web"] and cfg.mix.sources[2].eval_all
     assert parse(TrainConfig, cfg.to_dict()) == cfg  # a plain `train run` config: config.yaml reruns it alone
+
+
+def test_the_sql_held_out_split_is_the_python_one(tagged):
+    from train.sources import val_sql
+
+    con = duckdb.connect()
+    ids_ = [i for run in tagged.values() for (i,) in con.execute(
+        f"SELECT id FROM '{run}/docs/*.parquet'").fetchall()] + [f"<urn:uuid:{i:08d}>" for i in range(5000)]
+    con.register("t", pa.table({"id": ids_}))
+    for fraction in (0.02, 0.15, 1 / 3):
+        held = {i for (i,) in con.execute(f"SELECT id FROM t WHERE {val_sql(fraction)}").fetchall()}
+        assert held == {i for i in ids_ if is_val(i, fraction)} and held
