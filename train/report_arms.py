@@ -61,7 +61,8 @@ def summary_rows(data: ArmData) -> list[dict]:
     for r in data.rows:
         e = r["entry"]
         for name in data.sets[:-1]:
-            split = r["splits"].get(name, {})
+            split = r["splits"].get(name, {}) if name in data.sources else {"val_tokens": r["splits"].get(name, {})
+                                                                           .get("val_tokens")}  # an eval set
             out.append({"run": e["run"], "seed": e["seed"], "source": name, "weight": e["weights"].get(name, 0.0),
                         "val_loss": r["loss"][name], "tokens": int(r["seen"].get(name, 0)),
                         "arm": e["arm_name"], "mixture": e["mixture"], "threshold": e["threshold"],
