@@ -41,7 +41,20 @@ def _header(data) -> str:
         f"id hash (val_fraction {train['mix']['val_fraction']:g}), {train['eval_tokens']:,} tokens per source. "
         f"Sweep wall time {seconds / 60:.1f} min over {len(meta.get('sessions', []))} session(s)"
         + (f" ({last['workers']} worker(s) x {last['threads']} thread(s) on {last['cores']} cores)." if last else ".")
+        + _validation(data)
     )
+
+
+def _validation(data) -> str:
+    """Held-out documents and tokens per source, from the first finished run's splits.json (the same in all)."""
+    path = data.dir / "runs" / data.runs[0] / "splits.json" if data.runs else None
+    if path is None or not path.is_file():
+        return ""
+    splits = json.loads(path.read_text())
+    parts = [f"{name} {s['val_tokens']:,} held-out tokens ({s['val_docs']} document(s)"
+             + (", held out by chunks" if s["chunked"] else "") + f"; {s['eval_tokens']:,} scored)"
+             for name, s in splits.items() if name in data.names]
+    return "\n\nValidation tokens per source: " + ", ".join(parts) + "."
 
 
 def _table(data, table: list[dict]) -> str:

@@ -109,6 +109,21 @@ def report_cmd(sweep_dir, target):
     click.echo(f"written: {path} and the PNGs and Parquet files next to it")
 
 
+@main.command("bom")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--top", default=40, show_default=True, help="Groups listed; the rest are summed on one line.")
+def bom_cmd(run_dir, top):
+    """What the model in RUN_DIR read: its trained_on.parquet summed by source, licence and language (documents,
+    unique tokens, tokens seen, share). trained_on.parquet joins back to the curated runs on `id`."""
+    from train.bom import bom, render
+    from train.errors import TrainError
+
+    try:
+        click.echo(render(bom(run_dir), run_dir, top))
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
+
+
 @main.command()
 @click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--prompt", default="", help="Text to continue (a document start if empty).")

@@ -99,10 +99,24 @@ class SourceConfig:
     """Optional SQL condition over the run's `docs` view, e.g. `lang = 'en' AND lang_score > 0.8`."""
     weight: float = 1.0
     """Sampling weight; weights are normalised over the mix. 0 = evaluated but never trained on."""
+    train_where: str | None = None
+    """Optional SQL condition over `docs` for TRAINING documents only, applied after the validation split (an arm's
+    filter): the held-out documents are chosen by id hash among those `where` selects, whatever this says."""
+    repeat_by: str | None = None
+    """Optional numeric column: each training document is repeated round(value) times (at least 1, at most
+    repeat_max), e.g. `exact_dup__copies` to rehydrate deduplicated documents (FineWeb-2's recipe)."""
+    repeat_max: int = 4
+    """Cap on repeat_by's repeats of one document."""
+    eval_all: bool = False
+    """Every selected document is validation (needs weight 0): an evaluation set no source trains on."""
 
     def __post_init__(self):
         if not self.name:
             self.name = Path(self.run).name
+        if self.repeat_max < 1:
+            raise ConfigError("repeat_max", f"must be >= 1, got {self.repeat_max}")
+        if self.eval_all and self.weight:
+            raise ConfigError("eval_all", "an eval_all source is never trained on: give it weight 0")
         if self.weight < 0 or not math.isfinite(self.weight):
             raise ConfigError("weight", f"must be a finite number >= 0, got {self.weight}")
 
@@ -113,6 +127,11 @@ class MixtureConfig:
     """The sources of the mix, each a run directory with an optional `where` and a weight."""
     val_fraction: float = 0.02
     """Fraction of each source's documents held out for validation, chosen by a hash of the document id."""
+    val_chunk_tokens: int = 2048
+    """Sources of few documents (see val_chunk_below_docs) are held out by chunks of this many tokens (hash of the
+    id and the chunk index) instead of whole documents, so one long book cannot be all or none of validation."""
+    val_chunk_below_docs: int = 100
+    """A run directory with fewer documents than this (counted before any `where`) is held out by chunks; 0 = never."""
 
     def __post_init__(self):
         if not self.sources:
@@ -125,6 +144,8 @@ class MixtureConfig:
             raise ConfigError("sources", "weights sum to zero; give at least one source a positive weight")
         if not 0 < self.val_fraction < 1:
             raise ConfigError("val_fraction", f"must be between 0 and 1, got {self.val_fraction}")
+        if self.val_chunk_tokens < 64 or self.val_chunk_below_docs < 0:
+            raise ConfigError("val_chunk_tokens", "must be >= 64 (and val_chunk_below_docs >= 0)")
 
     @property
     def weights(self) -> list[float]:

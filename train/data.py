@@ -32,6 +32,9 @@ class Shards:
         splits = {}
         for split in ("train", "val"):
             n = meta["tokens"][split]
+            if split == "train" and n == 0 and weight == 0:  # an evaluation-only source (eval_all)
+                splits[split] = np.zeros(0, dtype=meta["dtype"])
+                continue
             if n < block_size + 1:
                 hint = "raise mix.val_fraction" if split == "val" else "lower mix.val_fraction"
                 raise DataError(
@@ -112,7 +115,7 @@ def prepare(config) -> Prepared:
     from train.sources import open_source
 
     mix = config.mix
-    sources = [open_source(s, i) for i, s in enumerate(mix.sources)]
+    sources = [open_source(s, i, mix) for i, s in enumerate(mix.sources)]
     cache = config.cache_path
     tok_dir = tokenizer.train_or_reuse(sources, mix, config.tokenizer, cache)
     vocab_size = tokenizer.load(tok_dir).vocab_size()

@@ -26,6 +26,7 @@ import torch
 import torch.distributed as dist
 import yaml
 
+from train.bom import write_trained_on
 from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from train.config import TrainConfig
 from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
@@ -140,6 +141,7 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
             write_metrics(out / "metrics.parquet", rows)
     if ddp.rank == 0:
         _write_summary(out, config, prepared, model, rows, tokens_seen, meter.elapsed())
+        write_trained_on(out, config, prepared, tokens_seen)  # trained_on.parquet, splits.json (train/bom.py)
     return rows
 
 

@@ -84,6 +84,13 @@ def summary_rows(data: SweepData) -> list[dict]:
 
 def write_summary(sweep_dir: str | Path) -> Path:
     """SWEEP_DIR/summary.parquet from the finished runs (also written by `train sweep` when it ends)."""
+    arms = _arms_meta(sweep_dir)
+    if arms is not None:
+        from train import report_arms
+
+        path = Path(sweep_dir) / "summary.parquet"
+        _write_parquet(path, report_arms.summary_rows(report_arms.collect(Path(sweep_dir), arms)))
+        return path
     data = collect(sweep_dir)
     path = data.dir / "summary.parquet"
     _write_parquet(path, summary_rows(data), SUMMARY_SCHEMA)
@@ -141,6 +148,11 @@ def report(sweep_dir: str | Path, target: str = "mean") -> Path:
     """Write the report files into SWEEP_DIR; returns the path of report.md."""
     from train import _report_markdown, _report_plots
 
+    arms = _arms_meta(sweep_dir)
+    if arms is not None:  # a sweep of curation arms: train/report_arms.py
+        from train import report_arms
+
+        return report_arms.report(Path(sweep_dir), arms)
     data = collect(sweep_dir)
     if len(data.runs) == 0:
         raise TrainError(f"{data.dir}: none of the {len(data.meta['runs'])} planned runs has finished; "
@@ -158,6 +170,13 @@ def report(sweep_dir: str | Path, target: str = "mean") -> Path:
     path = data.dir / "report.md"
     path.write_text(text)
     return path
+
+
+def _arms_meta(sweep_dir: str | Path) -> dict | None:
+    """sweep.json's plan when the sweep has curation arms, else None."""
+    path = Path(sweep_dir) / "sweep.json"
+    meta = json.loads(path.read_text()) if path.is_file() else {}
+    return meta if meta.get("arms") else None
 
 
 def _write_parquet(path: Path, rows: list[dict], schema: pa.Schema | None = None) -> None:

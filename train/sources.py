@@ -1,11 +1,17 @@
 """Curated run directories as DuckDB views. The Parquet schema is the only contract with curate:
 `docs/*.parquet` with at least `id` and `text` (plus `source`, `url`, `lang`, `lang_score` and signal columns,
-which a mix's `where` may use). Every check here runs before any training work.
+which a mix's `where` and `train_where` may use). Every check here runs before any training work.
+
+The held-out split is decided before any training filter: a document (or, in a run of few documents, each chunk of
+`val_chunk_tokens` tokens) is validation when the hash of its id (and chunk index) says so, among the documents the
+source's `where` selects; `train_where` (an arm's filter) and `repeat_by` act on the rest only. So every arm of a
+sweep is judged on the same validation tokens.
 """
 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,14 +31,29 @@ def is_val(doc_id: str, fraction: float) -> bool:
     return int(hashlib.md5(doc_id.encode()).hexdigest()[:8], 16) < fraction * 2**32
 
 
+def val_sql(fraction: float, column: str = "id") -> str:
+    """is_val as a DuckDB expression over `column`."""
+    return f"(('0x' || left(md5({column}), 8))::UBIGINT < {math.ceil(fraction * 2**32)})"  # x < f <=> x < ceil(f)
+
+
+def chunk_key(doc_id: str, k: int) -> str:
+    """The string whose hash decides whether chunk k of a document is held out."""
+    return f"{doc_id}#{k}"
+
+
 @dataclass
 class Source:
-    """One source of the mix, opened and checked: `n_docs` documents pass its `where`."""
+    """One source of the mix, opened and checked: `n_docs` documents pass its `where`; `run_docs` documents with
+    text are in its run directory (before any `where`); `chunked`: held out by chunks, not whole documents."""
 
     config: SourceConfig
     index: int
     files: list[Path]
     n_docs: int
+    run_docs: int = 0
+    chunked: bool = False
+    chunk_tokens: int = 2048
+    _repeats: dict | None = None
 
     @property
     def label(self) -> str:
@@ -49,14 +70,60 @@ class Source:
         where = f"({self.config.where})" if self.config.where else "TRUE"
         return f"{where} AND id IS NOT NULL AND text IS NOT NULL AND length(text) > 0"
 
-    def iter_docs(self, batch_rows: int = 2048, order: str = "id") -> Iterator[tuple[list[str], list[str]]]:
-        """Yield (ids, texts) batches of the selected documents in a fixed order (by id: file order is not)."""
+    @property
+    def train_condition(self) -> str:
+        """The documents this source may train on (before the held-out split removes some of them)."""
+        if self.config.eval_all:
+            return "FALSE"
+        return f"{self.condition} AND ({self.config.train_where})" if self.config.train_where else self.condition
+
+    def tokenize_condition(self, val_fraction: float) -> str:
+        """The documents that give tokens to either split: every selected one when held out by chunks (any of its
+        chunks may be validation), else the held-out ones and those train_condition admits."""
+        if self.chunked or self.config.eval_all or not self.config.train_where:
+            return self.condition
+        return f"{self.condition} AND ({val_sql(val_fraction)} OR ({self.config.train_where}))"
+
+    def iter_docs(self, batch_rows: int = 2048, order: str = "id",
+                  val_fraction: float | None = None) -> Iterator[tuple[list[str], list[str]]]:
+        """Yield (ids, texts) batches of the selected documents in a fixed order (by id: file order is not); with
+        val_fraction, only those that give tokens to a split (tokenize_condition)."""
         con = self.connect()
+        where = self.condition if val_fraction is None else self.tokenize_condition(val_fraction)
         # DuckDB 2: stream with a relation's Arrow reader (an executed cursor would copy every row first)
-        for batch in con.sql(f"SELECT id, text FROM docs WHERE {self.condition} ORDER BY {order}").to_arrow_reader(
-            batch_rows
-        ):
+        for batch in con.sql(f"SELECT id, text FROM docs WHERE {where} ORDER BY {order}").to_arrow_reader(batch_rows):
             yield batch.column(0).to_pylist(), batch.column(1).to_pylist()
+
+    def repeats(self) -> dict[str, int]:
+        """{id: times} of the training documents: 1 each, or repeat_by's value rounded and capped. Missing ids are
+        not trained on (train_where removes them)."""
+        if self._repeats is None:
+            cfg = self.config
+            times = (f"least({cfg.repeat_max}, greatest(1, coalesce(round({cfg.repeat_by}), 1)))::BIGINT"
+                     if cfg.repeat_by else "1")
+            rows = self.connect().execute(f"SELECT id, {times} FROM docs WHERE {self.train_condition}").fetchall()
+            self._repeats = dict(rows)
+        return self._repeats
+
+    def pieces(self, doc_id: str, tokens: list[int], val_fraction: float) -> Iterator[tuple[str, list[int], int]]:
+        """(split, tokens, times) of one document: whole, or chunk by chunk when the source is held out by chunks.
+        Training pieces come `times` times (repeat_by); a document train_where rejects gives validation only."""
+        if self.config.eval_all:
+            yield "val", tokens, 1
+            return
+        times = self.repeats().get(doc_id, 0)
+        if not self.chunked:
+            split = "val" if is_val(doc_id, val_fraction) else "train"
+            if split == "val" or times:
+                yield split, tokens, max(times, 1) if split == "train" else 1
+            return
+        size = self.chunk_tokens
+        for k in range(max(1, -(-len(tokens) // size))):
+            piece = tokens[k * size : (k + 1) * size]
+            if is_val(chunk_key(doc_id, k), val_fraction):
+                yield "val", piece, 1
+            elif times:
+                yield "train", piece, times
 
     def sample_text(self, chars: int, val_fraction: float) -> Iterator[str]:
         """About `chars` characters of training documents (never held-out ones), in a fixed pseudo-random order."""
@@ -66,8 +133,8 @@ class Source:
         for doc_id, n in rows:
             if total >= chars:
                 break
-            if not is_val(doc_id, val_fraction):
-                chosen.append(doc_id)
+            if self.chunked or not is_val(doc_id, val_fraction):  # chunked: the tokenizer may read held-out
+                chosen.append(doc_id)  # chunks' text (the model never trains on them)
                 total += n
         con.register("chosen", pa.table({"id": pa.array(chosen, pa.string())}))
         sql = f"SELECT text FROM docs WHERE {self.condition} AND id IN (SELECT id FROM chosen) ORDER BY md5(id)"
@@ -81,7 +148,9 @@ class Source:
 
     def fingerprint(self) -> str:
         """Content hash of the run's Parquet files and of the `where`: token shards are cached under it."""
-        h = hashlib.sha256((self.config.where or "").encode())
+        c = self.config
+        spec = [c.where, c.train_where, c.repeat_by, c.repeat_max, c.eval_all, self.chunked, self.chunk_tokens]
+        h = hashlib.sha256(repr(spec).encode())
         for path in self.files:
             h.update(path.name.encode())
             with open(path, "rb") as f:
@@ -90,8 +159,9 @@ class Source:
         return h.hexdigest()
 
 
-def open_source(config: SourceConfig, index: int) -> Source:
-    """Open and check one source: the run directory exists, holds documents, and its `where` selects some."""
+def open_source(config: SourceConfig, index: int, mix=None) -> Source:
+    """Open and check one source: the run directory exists, holds documents, and its `where` selects some; with
+    the mix config, also its held-out chunking, train_where and repeat_by."""
     label = f"mix.sources[{index}] ({config.name})"
     run = Path(config.run)
     if not run.is_dir():
@@ -117,8 +187,25 @@ def open_source(config: SourceConfig, index: int) -> Source:
         raise DataError(f"{label}: where {config.where!r} is not valid SQL over docs: {_first_line(e)}") from None
     if selected == 0:
         raise DataError(f"{label}: where {config.where!r} selects none of the {total} documents in {run}")
-    source.n_docs = selected
+    source.n_docs, source.run_docs = selected, total
+    if mix is not None:
+        source.chunk_tokens = mix.val_chunk_tokens
+        source.chunked = 0 < total < mix.val_chunk_below_docs
+        _check_training(source, con, columns, label)
     return source
+
+
+def _check_training(source: Source, con, columns: set[str], label: str) -> None:
+    cfg = source.config
+    if cfg.repeat_by and cfg.repeat_by not in columns:
+        raise DataError(f"{label}: repeat_by {cfg.repeat_by!r} is not a column of {cfg.run}/docs")
+    try:
+        (n,) = con.execute(f"SELECT count(*) FROM docs WHERE {source.train_condition}").fetchone()
+    except duckdb.Error as e:
+        raise DataError(f"{label}: train_where {cfg.train_where!r} is not valid SQL over docs: "
+                        f"{_first_line(e)}") from None
+    if n == 0 and cfg.weight > 0:
+        raise DataError(f"{label}: train_where {cfg.train_where!r} selects none of its {source.n_docs} documents")
 
 
 def _first_line(error: Exception) -> str:

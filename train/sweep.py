@@ -1,11 +1,16 @@
-"""Mixture sweeps: many mixtures x several seeds, each a full `train_run` with the same token budget and the same
-tokenizer, spread over the cores; a sweep started again skips the runs that finished.
+"""Sweeps: many mixtures and/or curation arms x several seeds, each a full `train_run` with the same token budget
+and the same tokenizer, spread over the cores; a sweep started again skips the runs that finished.
 
 A sweep YAML (pipelines/sweep.yaml) holds a complete trainer config under `train:` (its mix names the sources;
 its weights only shape the shared tokenizer's training sample) plus the `mixtures` and `seeds` to run. Mixtures
 are a grid (RegMix-style small sweeps over 2-3 sources), Dirichlet samples (RegMix, any number of sources) or an
 explicit list. SWEEP_DIR holds sweep.json (the plan and each session's wall time), tokenizer/ (shared by every
 run) and runs/mNN-sS/ (one `train_run` directory per mixture and seed, with its train.log).
+
+Arms (train/arms.py): `arms` (named per-source training filters) and `grids` (thresholds over one signal) are
+crossed with the seeds and, when `mixtures` is given, with the mixtures; runs are then aNN-sS or aNN-mNN-sS. Every
+arm keeps the same token budget, the same validation documents (held out before any arm's filter), the same
+`eval` sets and, for one seed, the same initial weights and batch plan.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import time
 import typing
 from dataclasses import dataclass, field
@@ -24,7 +30,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from train.config import TrainConfig, parse
+from train.arms import ArmConfig, EvalConfig, GridConfig, eval_sources
+from train.config import SourceConfig, TrainConfig, parse
 from train.errors import ConfigError, TrainError
 from train.yamlio import read_yaml
 
@@ -63,12 +70,22 @@ class MixturesConfig:
 class SweepConfig:
     train: TrainConfig
     """The trainer config every run starts from (see pipelines/mix.yaml); each run replaces the weights and seed."""
-    mixtures: MixturesConfig = field(default_factory=MixturesConfig)
-    """Which mixtures to train."""
+    mixtures: MixturesConfig | None = None
+    """Which mixtures to train; unset = a grid of divisions 2, or with arms only train.mix's own weights."""
     seeds: list[int] = field(default_factory=lambda: [1, 2])
     """Seeds per mixture (weights init and batch order); two or more give each mixture an interval."""
     workers: int = 0
     """Runs trained at once, each with CPU cores / workers torch threads; 0 = one per core."""
+    arms: list[ArmConfig] = field(default_factory=list)
+    """Curation arms: each a name and per-source `where` conditions on the training documents (train/arms.py)."""
+    grids: list[GridConfig] = field(default_factory=list)
+    """Threshold grids: {signal, values, op, sources, where}; one arm per value."""
+    eval: list[EvalConfig] = field(default_factory=list)
+    """Extra evaluation sets every run is scored on: {run, name, where, held_out}."""
+    baseline: str = ""
+    """The arm every other arm's effect is measured against; "" = the first arm."""
+    contrasts: list[list[str]] = field(default_factory=list)
+    """Extra paired comparisons [arm, reference], e.g. [all filters, no dedup]: the effect of dedup."""
 
     def __post_init__(self):
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
@@ -76,9 +93,19 @@ class SweepConfig:
         if self.workers < 0:
             raise ConfigError("workers", f"must be >= 0, got {self.workers}")
         n = len(self.train.mix.sources)
-        if n < 2:
+        if n < 2 and not self.has_arms:
             raise ConfigError("train.mix.sources", f"a mixture sweep needs at least 2 sources, got {n}")
-        for i, row in enumerate(self.mixtures.weights):
+        if self.mixtures is None and not self.has_arms:
+            self.mixtures = MixturesConfig()
+        names = [a.name for a in self.arms] + [g.name for g in self.grids]
+        for key, name in [("baseline", self.baseline)] + [(f"contrasts[{i}]", x) for i, c in
+                                                          enumerate(self.contrasts) for x in c]:
+            if name and not any(name == a or name.startswith(f"{a} ") for a in names):
+                raise ConfigError(key, f"no arm named {name!r}")
+        for i, c in enumerate(self.contrasts):
+            if len(c) != 2:
+                raise ConfigError(f"contrasts[{i}]", f"needs two arm names [arm, reference], got {c}")
+        for i, row in enumerate(self.mixtures.weights if self.mixtures else []):
             if len(row) != n or min(row) < 0 or sum(row) <= 0:
                 raise ConfigError(f"mixtures.weights[{i}]", f"needs {n} weights >= 0 (one per source) with a "
                                                             f"positive sum, got {row}")
@@ -86,6 +113,10 @@ class SweepConfig:
     @property
     def names(self) -> list[str]:
         return [s.name for s in self.train.mix.sources]
+
+    @property
+    def has_arms(self) -> bool:
+        return bool(self.arms or self.grids)
 
 
 def load_sweep(path: str | Path, overrides: typing.Sequence[str] = ()) -> SweepConfig:
@@ -97,6 +128,8 @@ def load_sweep(path: str | Path, overrides: typing.Sequence[str] = ()) -> SweepC
 def mixtures(config: SweepConfig) -> list[list[float]]:
     """The sweep's distinct mixtures, each normalised to sum 1, in a fixed order."""
     spec, n = config.mixtures, len(config.names)
+    if spec is None:  # arms only: the base mix's own weights
+        return [[round(w, 6) for w in config.train.mix.weights]]
     if spec.kind == "grid":
         count = math.comb(spec.divisions + n - 1, n - 1)
         if count > MAX_MIXTURES:
@@ -119,17 +152,34 @@ def mixtures(config: SweepConfig) -> list[list[float]]:
     return out
 
 
-def plan(config: SweepConfig) -> list[dict]:
-    """One entry per run: name (mNN-sS), mixture index, seed and weights by source name."""
-    return [{"run": f"m{m:02d}-s{seed}", "mixture": m, "seed": seed, "weights": dict(zip(config.names, mix))}
-            for m, mix in enumerate(mixtures(config)) for seed in config.seeds]
+def plan(config: SweepConfig, arms: list[dict] | None = None) -> list[dict]:
+    """One entry per run: name (mNN-sS, or aNN-sS / aNN-mNN-sS with arms), mixture index, seed, weights by source
+    name and, with arms, the arm (index, name, grid, threshold, per-source where and repeat_by)."""
+    mixes = mixtures(config)
+    if not arms:
+        return [{"run": f"m{m:02d}-s{seed}", "mixture": m, "seed": seed, "weights": dict(zip(config.names, mix))}
+                for m, mix in enumerate(mixes) for seed in config.seeds]
+    out = []
+    for a, arm in enumerate(arms):
+        for m, mix in enumerate(mixes):
+            for seed in config.seeds:
+                name = f"a{a:02d}-s{seed}" if len(mixes) == 1 else f"a{a:02d}-m{m:02d}-s{seed}"
+                out.append({"run": name, "mixture": m, "seed": seed, "weights": dict(zip(config.names, mix)),
+                            "arm": a, "arm_name": arm["name"], "grid": arm["grid"], "threshold": arm["threshold"],
+                            "where": arm["where"], "repeat_by": arm["repeat_by"]})
+    return out
 
 
 def run_config(config: SweepConfig, entry: dict, tokenizer_dir: Path, threads: int) -> TrainConfig:
-    """The TrainConfig of one run: the base with this run's weights, seed, the shared tokenizer and thread count."""
+    """The TrainConfig of one run: the base with this run's weights, seed, arm filters, evaluation sets, the shared
+    tokenizer and thread count. A plain `train run` config: its config.yaml reproduces the run alone."""
     cfg = copy.deepcopy(config.train)
     for source in cfg.mix.sources:
         source.weight = entry["weights"][source.name]
+        if source.name in entry.get("where", {}):
+            source.train_where = entry["where"][source.name]
+        source.repeat_by = entry.get("repeat_by", {}).get(source.name, source.repeat_by)
+    cfg.mix.sources += [SourceConfig(**e) for e in eval_sources(config.eval)]
     cfg.seed, cfg.tokenizer.dir, cfg.threads = entry["seed"], str(tokenizer_dir), cfg.threads or threads
     return cfg
 
@@ -138,17 +188,23 @@ def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = Tr
     """Train every run of the sweep not yet finished in sweep_dir; returns this session's record (trained,
     skipped, failed, seconds, ...). Bad data or a changed config fail here, before any training."""
     from train._sweep_pool import Progress, train_all
+    from train.arms import check, expand
     from train.report import write_summary
 
     out = Path(sweep_dir)
     start = time.time()
-    entries = plan(config)
+    arms = None
+    if config.has_arms or config.eval:
+        check(config)  # every arm, grid and eval set against the data: one-line errors before any work
+        arms = expand(config.arms, config.grids, _columns(config)) if config.has_arms else None
+    entries = plan(config, arms)
     tokenizer_dir = shared_tokenizer(config.train, out)
+    _prepare_arms(config, entries, tokenizer_dir)
     todo = [e for e in entries if not _finished(out / "runs" / e["run"], run_config(config, e, tokenizer_dir, 1))]
     cores = _cores()
     workers = max(1, min(config.workers or cores, len(todo) or 1))
     threads = max(1, cores // workers)
-    meta = _write_plan(out, config, entries, tokenizer_dir)
+    meta = _write_plan(out, config, entries, tokenizer_dir, arms)
     jobs = [(e["run"], run_config(config, e, tokenizer_dir, threads), out / "runs" / e["run"]) for e in todo]
     show = Progress(len(entries), [e["run"] for e in todo], config.train.steps, enabled=progress)
     failed = train_all(jobs, workers, threads, show)
@@ -179,6 +235,28 @@ def shared_tokenizer(train: TrainConfig, out: Path) -> Path:
     return target
 
 
+def _columns(config: SweepConfig) -> dict[str, dict[str, str]]:
+    from train.sources import open_source
+
+    return {s.name: {r[0]: r[1] for r in open_source(s, i).connect().execute("DESCRIBE docs").fetchall()}
+            for i, s in enumerate(config.train.mix.sources)}
+
+
+def _prepare_arms(config: SweepConfig, entries: list[dict], tokenizer_dir: Path) -> None:
+    """Token shards of every arm and evaluation set, built once here before the workers start (and so checked)."""
+    from train.data import prepare
+
+    seen, start = set(), time.time()
+    count = len({json.dumps([e.get("where"), e.get("repeat_by")], sort_keys=True) for e in entries})
+    for entry in entries:
+        key = json.dumps([entry.get("where"), entry.get("repeat_by")], sort_keys=True)
+        if key not in seen and (config.eval or entry.get("arm") is not None):
+            seen.add(key)
+            prepare(run_config(config, entry, tokenizer_dir, 1))
+            print(f"sweep: token shards of arm {len(seen)}/{count} ({entry.get('arm_name', 'eval sets')}) ready, "
+                  f"{time.time() - start:.0f} s", file=sys.stderr, flush=True)
+
+
 def _finished(run_dir: Path, cfg: TrainConfig) -> bool:
     """A run is finished when its summary.json exists; one that holds a different config stops the sweep."""
     from train.loop import RESUMABLE_KEYS
@@ -201,13 +279,16 @@ def _finished(run_dir: Path, cfg: TrainConfig) -> bool:
     return (run_dir / "summary.json").is_file()
 
 
-def _write_plan(out: Path, config: SweepConfig, entries: list[dict], tokenizer_dir: Path) -> dict:
+def _write_plan(out: Path, config: SweepConfig, entries: list[dict], tokenizer_dir: Path, arms=None) -> dict:
     old = json.loads((out / "sweep.json").read_text()) if (out / "sweep.json").is_file() else {}
     sources = [{"name": s.name, "run": s.run, "path": str(Path(s.run).resolve()), "where": s.where}
                for s in config.train.mix.sources]
     meta = {"sources": sources, "mixtures": mixtures(config), "seeds": config.seeds, "runs": entries,
             "tokenizer": str(tokenizer_dir), "train": config.train.to_dict(),
             "sessions": old.get("sessions", [])}
+    if arms is not None or config.eval:
+        meta |= {"arms": arms or [], "baseline": config.baseline or (arms[0]["name"] if arms else ""),
+                 "contrasts": config.contrasts, "eval": [s["name"] for s in eval_sources(config.eval)]}
     _write_json(out / "sweep.json", meta)
     return meta
 

@@ -26,9 +26,9 @@ import pyarrow.parquet as pq
 
 from train.config import MixtureConfig, TokenizerConfig
 from train.errors import ConfigError, DataError
-from train.sources import Source, is_val
+from train.sources import Source
 
-SHARD_FORMAT = 1
+SHARD_FORMAT = 2  # 2: held-out split before train_where, chunks, repeat_by
 BOS_ID = 1
 SPM_OPTIONS = {
     "model_type": "bpe",
@@ -122,13 +122,14 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         files = {split: stack.enter_context(open(tmp / f"{split}.bin", "wb")) for split in splits}
         index = {split: {"id": [], "offset": [], "length": []} for split in splits}
         offset = dict.fromkeys(splits, 0)
-        for ids, texts in source.iter_docs():
-            for doc_id, tokens in zip(ids, sp.encode(texts, num_threads=os.cpu_count() or 1)):
-                split = "val" if is_val(doc_id, val_fraction) else "train"
-                files[split].write(np.asarray([BOS_ID, *tokens], dtype=dtype).tobytes())
-                for col, value in zip(("id", "offset", "length"), (doc_id, offset[split], len(tokens) + 1)):
-                    index[split][col].append(value)
-                offset[split] += len(tokens) + 1
+        for ids, texts in source.iter_docs(val_fraction=val_fraction):
+            for doc_id, doc_tokens in zip(ids, sp.encode(texts, num_threads=os.cpu_count() or 1)):
+                for split, tokens, times in source.pieces(doc_id, doc_tokens, val_fraction):  # held-out split, repeats
+                    for _ in range(times):
+                        files[split].write(np.asarray([BOS_ID, *tokens], dtype=dtype).tobytes())
+                        for col, value in zip(("id", "offset", "length"), (doc_id, offset[split], len(tokens) + 1)):
+                            index[split][col].append(value)
+                        offset[split] += len(tokens) + 1
         for split in splits:
             files[split].close()
             pq.write_table(pa.table(index[split], schema=INDEX_SCHEMA), tmp / f"{split}.idx.parquet")

@@ -75,6 +75,11 @@ def _coerce(tp, value, key: str):
             raise ConfigError(key, f"expected a list, got {type(value).__name__}")
         (item,) = typing.get_args(tp)
         return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(key, f"expected a mapping, got {type(value).__name__}")
+        _, item = typing.get_args(tp)
+        return {str(k): _coerce(item, v, f"{key}.{k}") for k, v in value.items()}
     if dataclasses.is_dataclass(tp):
         return parse(tp, value, key)
     if tp is bool:
@@ -114,6 +119,8 @@ def config_reference(cls, prefix: str = "") -> list[tuple[str, str]]:
     hints, docs, out = typing.get_type_hints(cls), field_docs(cls), []
     for f in dataclasses.fields(cls):
         key, tp = f"{prefix}{f.name}", hints[f.name]
+        if typing.get_origin(tp) in (typing.Union, types.UnionType):  # X | None: document X's keys
+            tp = next(a for a in typing.get_args(tp) if a is not type(None))
         item = (typing.get_args(tp) or [None])[0] if typing.get_origin(tp) is list else None
         if dataclasses.is_dataclass(tp):
             out += config_reference(tp, f"{key}.")

@@ -59,6 +59,7 @@ def test_table_gives_mean_and_t_interval_over_seeds(reported):
     text = (sweep_dir / "report.md").read_text()
     assert "| m05 | 0% | 0% | 100% |" in text and f"{row['mean']:.3f} ± {row['half']:.3f}" in text
     assert "t(0.975, 1) = 12.7" in text
+    assert "Validation tokens per source: web " in text and "books " in text and "held out by chunks" in text
 
 
 def test_more_of_each_source_lowers_its_own_loss_and_effects_need_intervals_excluding_zero(reported):

@@ -12,6 +12,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
+from train.arms import ArmConfig, EvalConfig, GridConfig
 from train.cli import main
 from train.config import ModelConfig, field_docs, parse
 from train.errors import ConfigError
@@ -48,12 +49,12 @@ def _parse(tiny_raw, **mixtures_spec) -> SweepConfig:
 
 
 def test_every_sweep_config_key_is_documented_and_listed_in_help():
-    for cls in (SweepConfig, MixturesConfig):
+    for cls in (SweepConfig, MixturesConfig, ArmConfig, GridConfig, EvalConfig):
         docs = field_docs(cls)
         assert not [f for f in cls.__dataclass_fields__ if not docs.get(f)], cls
     sweep_help = CliRunner().invoke(main, ["sweep", "--help"]).output
     keys = [(k, d) for k, d in config_reference(SweepConfig) if not k.startswith("train.")]
-    assert len(keys) == 8
+    assert len(keys) == 23  # mixtures.* 6, seeds, workers, arms[].* 3, grids[].* 6, eval[].* 4, baseline, contrasts
     for key, doc in keys:
         assert key in sweep_help and doc.split()[0] in sweep_help, key
 
