@@ -35,14 +35,14 @@ SIZES: dict[str, dict[str, int]] = {
 class ModelConfig:
     size: str = "1m"
     """Named size (test, 1m, 3m, 10m, 20m, 50m); sets n_layer, n_head, n_embd, block_size unless given explicitly."""
-    n_layer: int = 2
-    """Number of Transformer blocks."""
-    n_head: int = 3
-    """Attention heads per block; n_embd must be a multiple of it."""
-    n_embd: int = 96
-    """Width of the residual stream."""
-    block_size: int = 256
-    """Context length in tokens (training window)."""
+    n_layer: int = 0
+    """Number of Transformer blocks; 0 = the named size's."""
+    n_head: int = 0
+    """Attention heads per block; n_embd must be a multiple of it; 0 = the named size's."""
+    n_embd: int = 0
+    """Width of the residual stream; 0 = the named size's."""
+    block_size: int = 0
+    """Context length in tokens (training window); 0 = the named size's."""
     vocab_size: int = 0
     """Vocabulary size; 0 takes it from the tokenizer (the usual case)."""
     ffn_hidden: int = 0
@@ -56,6 +56,8 @@ class ModelConfig:
         if self.size not in SIZES:
             raise ConfigError("size", f"unknown size {self.size!r}; choose one of {', '.join(SIZES)}")
         for key in ("n_layer", "n_head", "n_embd", "block_size"):
+            if getattr(self, key) == 0:  # not given: the named size's (from Python as from YAML)
+                setattr(self, key, SIZES[self.size][key])
             _positive(self, key)
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ConfigError("n_embd", f"{self.n_embd} must split into {self.n_head} heads of even width")
