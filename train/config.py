@@ -31,6 +31,9 @@ SIZES: dict[str, dict[str, int]] = {
 }
 
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
 @dataclass
 class ModelConfig:
     size: str = "1m"
@@ -173,7 +176,15 @@ class TrainConfig:
     seed: int = 1337
     """Seeds the initial weights and the batch plan: batch = f(seed, step), so a resumed run repeats exactly."""
     dtype: str = "float32"
-    """float32, or bfloat16 (autocast: bf16 matmuls, fp32 weights and optimiser)."""
+    """float32, bfloat16 (autocast: bf16 matmuls, fp32 weights and optimiser), or auto: bfloat16 on CUDA
+    (where the GPU supports it), float32 elsewhere."""
+    device: str = "auto"
+    """auto (CUDA when present, else CPU), cpu, cuda or mps. Under torchrun each process takes cuda:LOCAL_RANK."""
+    compile: bool = False
+    """torch.compile the model: fuses the element-wise work (norms, rotary, SwiGLU, loss) after a one-off
+    compilation of tens of seconds; pays off on long runs."""
+    fused_adamw: bool = True
+    """Use torch's fused AdamW kernel (one kernel for all parameters) where this torch has it for the device."""
     threads: int = 0
     """Torch threads per process; 0 = CPU cores / processes."""
     cache_dir: str = ""
@@ -190,8 +201,10 @@ class TrainConfig:
             raise ConfigError("lr", f"must be > 0, got {self.lr}")
         if not 0 <= self.warmup < 1:
             raise ConfigError("warmup", f"must be a fraction in [0, 1), got {self.warmup}")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ConfigError("dtype", f"must be float32 or bfloat16, got {self.dtype!r}")
+        if self.dtype not in ("float32", "bfloat16", "auto"):
+            raise ConfigError("dtype", f"must be float32, bfloat16 or auto, got {self.dtype!r}")
+        if self.device not in DEVICES:
+            raise ConfigError("device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.micro_batch_size and self.batch_size % self.micro_batch_size:
             raise ConfigError("micro_batch_size", f"{self.micro_batch_size} must divide batch_size {self.batch_size}")
 

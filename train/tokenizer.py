@@ -136,7 +136,8 @@ def character_coverage(lines: list[str], vocab_size: int, wanted: float) -> floa
 
 
 def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache: Path) -> Path:
-    """Token shards and index of one source, cached under (tokenizer, Parquet content, where, val_fraction)."""
+    """Token shards and index of one source, cached under (tokenizer, Parquet files, where, val_fraction); the files
+    are identified by path, size and modification time, or by content with `--verify` (see Source.fingerprint)."""
     model_bytes = (tokenizer_dir / "tokenizer.model").read_bytes()
     key = hashlib.sha256(
         f"{SHARD_FORMAT}|{hashlib.sha256(model_bytes).hexdigest()}|{source.fingerprint()}|{val_fraction}".encode()
@@ -161,6 +162,8 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         for split in splits:
             files[split].close()
             pq.write_table(pa.table(index[split], schema=INDEX_SCHEMA), tmp / f"{split}.idx.parquet")
+        counts = np.bincount(np.fromfile(tmp / "train.bin", dtype=dtype), minlength=sp.vocab_size())
+        np.save(tmp / "train.counts.npy", counts)  # the unigram baseline's counts, so no run recounts the shard
         meta = {"source": source.config.name, "dtype": np.dtype(dtype).name, "vocab_size": sp.vocab_size(),
                 "docs": {s: len(index[s]["id"]) for s in splits}, "tokens": offset}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
