@@ -104,12 +104,17 @@ def backend_for(device: torch.device) -> str:
     return "nccl" if device.type == "cuda" else "gloo"
 
 
+def amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """bfloat16 when dtype is bfloat16, or auto on a CUDA GPU that supports it; None = plain float32."""
+    if config.dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if config.dtype == "bfloat16" else None
+
+
 def autocast_for(config: TrainConfig, device: torch.device):
-    """bf16 autocast when dtype is bfloat16, or auto on a CUDA GPU that supports it; otherwise a no-op context."""
-    dtype = config.dtype
-    if dtype == "auto":
-        dtype = "bfloat16" if device.type == "cuda" and torch.cuda.is_bf16_supported() else "float32"
-    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=dtype == "bfloat16")
+    """Autocast to amp_dtype on the device (bf16 matmuls, fp32 weights and optimiser), or a no-op context."""
+    dtype = amp_dtype(config, device)
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
 
 
 def _prepare_in_turn(config: TrainConfig) -> Prepared:
