@@ -54,3 +54,16 @@ def test_flop_estimate_matches_torch_flop_counter_on_a_training_step(size):
         loss.backward()
     assert counter.get_total_flops() / (B * T) == pytest.approx(model.flops_per_token(T), rel=0.02)
     assert model.lm_head.weight is model.embed_tokens.weight  # tied: counted once, used twice
+
+
+def test_checkpoints_with_separate_q_k_v_and_gate_up_weights_still_load():
+    """Checkpoints written before the projections were fused (Llama's own layout) load into today's model."""
+    torch.manual_seed(0)
+    model = GPT(ModelConfig(size="test", vocab_size=300)).eval()
+    old_layout = {k.removeprefix("model."): v for k, v in model.hf_state_dict().items()}
+    assert any(k.endswith("q_proj.weight") for k in old_layout) and not any("qkv" in k for k in old_layout)
+    torch.manual_seed(1)
+    loaded = GPT(ModelConfig(size="test", vocab_size=300)).eval()
+    loaded.load_state_dict(old_layout)
+    idx = torch.randint(0, 300, (2, 16))
+    assert torch.equal(loaded(idx)[0], model(idx)[0])
