@@ -142,7 +142,14 @@ def _train_group(group: list[tuple[str, object, Path]]) -> dict[str, str]:
         try:
             from train.batched import train_together
 
-            train_together(group, lambda name: lambda line: tees[name].write(line + "\n"))
+            def log_for(name):
+                def log(line: str) -> None:
+                    tees[name].write(line + "\n")
+                    tees[name].flush()  # a user tailing train.log sees each line as it comes
+
+                return log
+
+            train_together(group, log_for)
         except TrainError as e:
             return {name: str(e) for name, _, _ in group}
         except Exception as e:  # noqa: BLE001 - a failed group is reported, the other groups carry on
