@@ -1,8 +1,11 @@
 """The sweep's process pool and its progress view.
 
-`workers` spawned processes each run `train_run` with `threads` torch threads (cores / workers) and
-OMP_WAIT_POLICY=PASSIVE: with two torch processes on two cores, spinning OpenMP threads slow both 10-60x (DATA.md).
-A worker's stderr goes to its run's train.log; its step lines also feed one progress view for the whole sweep.
+Runs that can train together (train/batched.py: same shape and schedule, shared tokenizer, not yet started) are
+split into `workers` groups; each group trains as one stacked model in one spawned process, so the per-step
+overhead is paid once per group rather than once per run. Runs resuming from a checkpoint train alone
+(`train_run`). Each worker has `threads` torch threads (cores / workers) and OMP_WAIT_POLICY=PASSIVE: with two
+torch processes on two cores, spinning OpenMP threads slow both 10-60x (measured on a 2-core machine).
+A run's log lines go to its train.log; its step lines also feed one progress view for the whole sweep.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: forking after torch started threads can hang
     queue = ctx.Queue()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, queue)) as pool:
-        futures = {pool.submit(_train_one, name, cfg, run_dir): name for name, cfg, run_dir in jobs}
+        futures = {}
+        for group in groups(jobs, workers):
+            if len(group) == 1 and (group[0][2] / "ckpt.pt").is_file():
+                futures[pool.submit(_train_one, *group[0])] = [group[0][0]]
+            else:
+                futures[pool.submit(_train_group, group)] = [name for name, _, _ in group]
         pending = set(futures)
         try:
             while pending:
@@ -43,12 +51,14 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
                 show.drain(queue)
                 for future in done:
                     try:
-                        error = future.result()
+                        errors = future.result()
                     except BrokenProcessPool as e:  # a worker killed from outside (out of memory, a signal)
-                        error = f"worker died: {e!r}"
-                    if error:
-                        failed[futures[future]] = error
-                    show.finish(futures[future], error)
+                        errors = f"worker died: {e!r}"
+                    for name in futures[future]:
+                        error = errors.get(name) if isinstance(errors, dict) else errors
+                        if error:
+                            failed[name] = error
+                        show.finish(name, error)
                 show.render(force=bool(done))
         except KeyboardInterrupt:  # stop now: every run resumes from its last checkpoint when the sweep restarts
             for process in list((pool._processes or {}).values()):  # Python < 3.14: no public terminate_workers()
@@ -57,6 +67,35 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
             raise
     show.close()
     return failed
+
+
+def groups(jobs: list[tuple[str, object, Path]], workers: int) -> list[list[tuple[str, object, Path]]]:
+    """Runs to train together: those with one compatible_key and no checkpoint yet, dealt round-robin into up to
+    `workers` groups (so every core has work); a run with a checkpoint is a group of its own (it resumes alone)."""
+    from train.batched import compatible_key
+
+    out, together = [], {}
+    for job in jobs:
+        if (job[2] / "ckpt.pt").is_file():
+            out.append([job])
+        else:
+            together.setdefault(compatible_key(job[1]), []).append(job)
+    for same in together.values():
+        n = max(min(workers, len(same)), -(-len(same) * _bytes_per_run(same[0][1]) // GROUP_BYTES))
+        out += [same[i::n] for i in range(n)]
+    return out
+
+
+GROUP_BYTES = 4 << 30  # memory one group of stacked runs may take; larger groups are split
+
+
+def _bytes_per_run(cfg) -> int:
+    """Rough training memory of one run: float32 logits, their gradient and softmax (3 x B x T x V), activations
+    (~16 x B x T x C per layer) and weights, gradients and AdamW moments (4 x params)."""
+    m, vocab = cfg.model, cfg.model.vocab_size or cfg.tokenizer.vocab_size
+    tokens = cfg.batch_size * m.block_size
+    params = vocab * m.n_embd + m.n_layer * (4 * m.n_embd**2 + 3 * m.n_embd * m.ffn_hidden)
+    return 4 * (3 * tokens * vocab + 16 * tokens * m.n_embd * m.n_layer + 4 * params)
 
 
 def _init_worker(threads: int, queue) -> None:
@@ -87,6 +126,39 @@ def _train_one(name: str, cfg, run_dir: Path) -> str | None:
             traceback.print_exc(file=log)
             return f"{type(e).__name__}: {e} (traceback in {run_dir / 'train.log'})"
     return None
+
+
+def _train_group(group: list[tuple[str, object, Path]]) -> dict[str, str]:
+    """Worker: the runs of `group` trained together (train/batched.py); {name: error} if the group failed."""
+    with contextlib.ExitStack() as stack:
+        tees = {}
+        for name, cfg, run_dir in group:
+            run_dir.mkdir(parents=True, exist_ok=True)
+            tees[name] = _Tee(stack.enter_context(open(run_dir / "train.log", "a")), name)
+            tees[name].write(f"[sweep worker pid {os.getpid()}, {cfg.threads} thread(s), {len(group)} run(s) "
+                             "trained together]\n")
+            if _QUEUE is not None:
+                _QUEUE.put((name, False, 0))
+        try:
+            from train.batched import train_together
+
+            def log_for(name):
+                def log(line: str) -> None:
+                    tees[name].write(line + "\n")
+                    tees[name].flush()  # a user tailing train.log sees each line as it comes
+
+                return log
+
+            train_together(group, log_for)
+        except TrainError as e:
+            return {name: str(e) for name, _, _ in group}
+        except Exception as e:  # noqa: BLE001 - a failed group is reported, the other groups carry on
+            import traceback
+
+            for name, _, run_dir in group:
+                traceback.print_exc(file=tees[name].log)
+            return {name: f"{type(e).__name__}: {e} (traceback in {run_dir / 'train.log'})" for name, _, run_dir in group}
+    return {}
 
 
 class _Tee:

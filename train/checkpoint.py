@@ -20,31 +20,35 @@ METRICS_SCHEMA = pa.schema([("step", pa.int64()), ("split", pa.string()), ("sour
 
 def save_checkpoint(path: Path, model, optimizer, step: int, tokens_seen: np.ndarray, rows: list[dict],
                     model_config: ModelConfig, config: TrainConfig) -> None:
-    """Everything a resumed run needs to continue bit for bit: weights, AdamW moments, step, counters, metrics.
-    The batch plan needs no state: it is a function of (seed, step)."""
+    """Everything a resumed run needs to continue bit for bit: weights, AdamW moments, step, counters, metrics, and
+    the torch thread count (another count sums floats in another order). The batch plan needs no state: it is a
+    function of (seed, step)."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
-             "tokens_seen": tokens_seen.tolist(), "metrics": rows,
+             "tokens_seen": tokens_seen.tolist(), "metrics": rows, "threads": torch.get_num_threads(),
              "model_config": dataclasses.asdict(model_config), "config": config.to_dict()}
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)
 
 
-def load_checkpoint(path: Path, model, optimizer) -> tuple[int, np.ndarray, list[dict]]:
+def load_checkpoint(path: Path, model, optimizer) -> tuple[int, np.ndarray, list[dict], int | None]:
+    """Restore model and optimizer (onto whatever device the model is on, wherever the checkpoint was written);
+    returns step, tokens seen per source, metric rows and the thread count it was written with (None if older)."""
     state = torch.load(path, map_location="cpu", weights_only=False)
     model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    return state["step"], np.array(state["tokens_seen"], dtype=np.int64), state["metrics"]
+    optimizer.load_state_dict(state["optimizer"])  # AdamW moves its moments to each parameter's device
+    return state["step"], np.array(state["tokens_seen"], dtype=np.int64), state["metrics"], state.get("threads")
 
 
-def load_model(run_dir: str | Path):
-    """The trained model of a run directory (for generate and export), in eval mode."""
+def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):
+    """The trained model of a run directory (for generate and export), in eval mode, on `device` (a checkpoint
+    written on a GPU loads on a CPU and the other way round)."""
     from train.model import GPT
 
     state = torch.load(Path(run_dir) / "ckpt.pt", map_location="cpu", weights_only=False)
     model = GPT(ModelConfig(**state["model_config"]))
     model.load_state_dict(state["model"])
-    return model.eval()
+    return model.to(device).eval()
 
 
 def write_metrics(path: Path, rows: list[dict]) -> None:

@@ -36,13 +36,16 @@ def _config_epilog() -> str:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set tokens=2e6 --set mix.sources.0.weight=2 (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress lines.")
-def run(config, out_dir, overrides, quiet):
+@click.option("--verify", is_flag=True, help="Identify cached token shards by hashing every Parquet byte (default: "
+              "by path, size and modification time).")
+def run(config, out_dir, overrides, quiet, verify):
     """Train on the mix in CONFIG (YAML, see pipelines/mix.yaml); resumes a killed run from its checkpoint.
     Under `torchrun --nproc_per_node N -m train.cli run ...` it trains data-parallel."""
     from train.config import load_config
     from train.errors import TrainError
     from train.loop import train_run
 
+    _verify(verify)
     try:
         cfg = load_config(config, overrides)
         out = Path(out_dir or Path("runs/train") / Path(config).stem)
@@ -52,6 +55,12 @@ def run(config, out_dir, overrides, quiet):
     if int(os.environ.get("RANK", "0")) == 0:
         val = {r["source"]: r["loss"] for r in rows if r["split"] == "val"}
         click.echo(f"{out}: final val loss " + " ".join(f"{k} {v:.4f}" for k, v in val.items()))
+
+
+def _verify(enabled: bool) -> None:
+    """--verify: read by Source.fingerprint, here and in a sweep's worker processes (they inherit the environment)."""
+    if enabled:
+        os.environ["TRAIN_VERIFY"] = "1"
 
 
 def _sweep_epilog() -> str:
@@ -71,13 +80,15 @@ def _sweep_epilog() -> str:
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a key, e.g. --set train.tokens=1e6 --set seeds=[1,2,3] --set workers=1 (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress view.")
-def sweep(sweep_yaml, out_dir, overrides, quiet):
+@click.option("--verify", is_flag=True, help="Identify cached token shards by hashing every Parquet byte.")
+def sweep(sweep_yaml, out_dir, overrides, quiet, verify):
     """Train every mixture x seed of SWEEP_YAML (see pipelines/sweep.yaml) with equal token budgets and one shared
     tokenizer, several runs at once; started again, it skips finished runs and resumes killed ones.
     Then `train report SWEEP_DIR`."""
     from train.errors import TrainError
     from train.sweep import load_sweep, run_sweep
 
+    _verify(verify)
     out = Path(out_dir or Path("runs/sweep") / Path(sweep_yaml).stem)
     try:
         session = run_sweep(load_sweep(sweep_yaml, overrides), out, progress=not quiet)

@@ -31,18 +31,21 @@ SIZES: dict[str, dict[str, int]] = {
 }
 
 
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
 @dataclass
 class ModelConfig:
     size: str = "1m"
     """Named size (test, 1m, 3m, 10m, 20m, 50m); sets n_layer, n_head, n_embd, block_size unless given explicitly."""
-    n_layer: int = 2
-    """Number of Transformer blocks."""
-    n_head: int = 3
-    """Attention heads per block; n_embd must be a multiple of it."""
-    n_embd: int = 96
-    """Width of the residual stream."""
-    block_size: int = 256
-    """Context length in tokens (training window)."""
+    n_layer: int = 0
+    """Number of Transformer blocks; 0 = the named size's."""
+    n_head: int = 0
+    """Attention heads per block; n_embd must be a multiple of it; 0 = the named size's."""
+    n_embd: int = 0
+    """Width of the residual stream; 0 = the named size's."""
+    block_size: int = 0
+    """Context length in tokens (training window); 0 = the named size's."""
     vocab_size: int = 0
     """Vocabulary size; 0 takes it from the tokenizer (the usual case)."""
     ffn_hidden: int = 0
@@ -56,6 +59,8 @@ class ModelConfig:
         if self.size not in SIZES:
             raise ConfigError("size", f"unknown size {self.size!r}; choose one of {', '.join(SIZES)}")
         for key in ("n_layer", "n_head", "n_embd", "block_size"):
+            if getattr(self, key) == 0:  # not given: the named size's (from Python as from YAML)
+                setattr(self, key, SIZES[self.size][key])
             _positive(self, key)
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ConfigError("n_embd", f"{self.n_embd} must split into {self.n_head} heads of even width")
@@ -192,7 +197,15 @@ class TrainConfig:
     seed: int = 1337
     """Seeds the initial weights and the batch plan: batch = f(seed, step), so a resumed run repeats exactly."""
     dtype: str = "float32"
-    """float32, or bfloat16 (autocast: bf16 matmuls, fp32 weights and optimiser)."""
+    """float32, bfloat16 (autocast: bf16 matmuls, fp32 weights and optimiser), or auto: bfloat16 on CUDA
+    (where the GPU supports it), float32 elsewhere."""
+    device: str = "auto"
+    """auto (CUDA when present, else CPU), cpu, cuda or mps. Under torchrun each process takes cuda:LOCAL_RANK."""
+    compile: bool = False
+    """torch.compile the model: fuses the element-wise work (norms, rotary, SwiGLU, loss) after a one-off
+    compilation of tens of seconds; pays off on long runs."""
+    fused_adamw: bool = True
+    """Use torch's fused AdamW kernel (one kernel for all parameters) where this torch has it for the device."""
     threads: int = 0
     """Torch threads per process; 0 = CPU cores / processes."""
     cache_dir: str = ""
@@ -209,8 +222,10 @@ class TrainConfig:
             raise ConfigError("lr", f"must be > 0, got {self.lr}")
         if not 0 <= self.warmup < 1:
             raise ConfigError("warmup", f"must be a fraction in [0, 1), got {self.warmup}")
-        if self.dtype not in ("float32", "bfloat16"):
-            raise ConfigError("dtype", f"must be float32 or bfloat16, got {self.dtype!r}")
+        if self.dtype not in ("float32", "bfloat16", "auto"):
+            raise ConfigError("dtype", f"must be float32, bfloat16 or auto, got {self.dtype!r}")
+        if self.device not in DEVICES:
+            raise ConfigError("device", f"must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.micro_batch_size and self.batch_size % self.micro_batch_size:
             raise ConfigError("micro_batch_size", f"{self.micro_batch_size} must divide batch_size {self.batch_size}")
 

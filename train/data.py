@@ -8,6 +8,7 @@ the batches it would have seen, and 1 or 2 processes see the same global batch.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,6 +26,20 @@ class Shards:
     weight: float
     train: np.ndarray
     val: np.ndarray
+    directory: Path | None = None
+
+    def train_counts(self, vocab_size: int) -> np.ndarray:
+        """How often each token id occurs in the training split (vocab_size,)."""
+        path = self.directory / "train.counts.npy" if self.directory else None
+        if path is not None and path.is_file():
+            counts = np.load(path)
+            return np.pad(counts, (0, max(0, vocab_size - len(counts))))
+        counts = np.bincount(self.train, minlength=vocab_size)
+        if path is not None:  # a shard from before counts were stored: keep them for the next run
+            tmp = path.with_name(f".{path.name}.{os.getpid()}.npy")
+            np.save(tmp, counts)
+            os.replace(tmp, path)
+        return counts
 
     @classmethod
     def open(cls, name: str, weight: float, directory: Path, block_size: int, label: str = "") -> Shards:
@@ -42,34 +57,47 @@ class Shards:
                     f"fewer than block_size + 1 = {block_size + 1}; add documents or {hint}"
                 )
             splits[split] = np.memmap(directory / f"{split}.bin", dtype=meta["dtype"], mode="r", shape=(n,))
-        return cls(name, weight, splits["train"], splits["val"])
+        return cls(name, weight, splits["train"], splits["val"], directory)
 
 
 class MixtureSampler:
-    def __init__(self, shards: list[Shards], block_size: int, batch_size: int, seed: int):
+    def __init__(self, shards: list[Shards], block_size: int, batch_size: int, seed: int, device=None):
         self.shards = shards
         self.T = block_size
         self.B = batch_size
         self.seed = seed
+        self.device = torch.device(device or "cpu")
         weights = np.array([s.weight for s in shards], dtype=np.float64)
         self.p = weights / weights.sum()
+        self.n_windows = np.array([len(s.train) - self.T for s in shards])  # starts 0 .. len - T - 1
+        self.offsets = np.arange(self.T + 1)
+        self._plan: tuple[int, np.ndarray, np.ndarray] | None = None
 
     def plan(self, step: int) -> tuple[np.ndarray, np.ndarray]:
         """The global batch of `step`: source index (B,) and window start (B,) of each sequence."""
-        rng = np.random.default_rng([self.seed, step])
-        src = rng.choice(len(self.shards), size=self.B, p=self.p)
-        u = rng.random(self.B)
-        n_windows = np.array([len(s.train) - self.T for s in self.shards])[src]  # starts 0 .. len - T - 1
-        start = np.minimum((u * n_windows).astype(np.int64), n_windows - 1)
-        return src, start
+        if self._plan is None or self._plan[0] != step:  # batch() and tokens_per_source() ask for the same step
+            rng = np.random.default_rng([self.seed, step])
+            src = rng.choice(len(self.shards), size=self.B, p=self.p)
+            u = rng.random(self.B)
+            n_windows = self.n_windows[src]
+            self._plan = step, src, np.minimum((u * n_windows).astype(np.int64), n_windows - 1)
+        return self._plan[1], self._plan[2]
 
     def batch(self, step: int, rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Inputs x (b, T), next-token targets y (b, T) and source index (b,) for `rows` of the global batch."""
+        """Inputs x (b, T), next-token targets y (b, T) and source index (b,) for `rows` of the global batch, on the
+        sampler's device (through pinned memory to a GPU, so the copy does not wait)."""
         src, start = self.plan(step)
         src, start = src[rows], start[rows]
-        windows = np.stack([self.shards[s].train[i : i + self.T + 1] for s, i in zip(src, start)]).astype(np.int64)
-        w = torch.from_numpy(windows)  # (b, T + 1)
-        return w[:, :-1].contiguous(), w[:, 1:].contiguous(), torch.from_numpy(src)
+        windows = np.empty((len(src), self.T + 1), dtype=np.int64)
+        for s in np.unique(src):  # one fancy-indexed read per source
+            mask = src == s
+            windows[mask] = self.shards[s].train[start[mask, None] + self.offsets]
+        w, src_t = torch.from_numpy(windows), torch.from_numpy(src)
+        if self.device.type == "cuda":
+            w, src_t = w.pin_memory().to(self.device, non_blocking=True), src_t.to(self.device)
+        elif self.device.type != "cpu":
+            w, src_t = w.to(self.device), src_t.to(self.device)
+        return w[:, :-1], w[:, 1:], src_t
 
     def tokens_per_source(self, step: int) -> np.ndarray:
         """Training tokens each source contributes to the global batch of `step` (S,)."""
@@ -85,8 +113,9 @@ class MixtureSampler:
 
 def unigram_baseline(shards: Shards, vocab_size: int, block_size: int, max_tokens: int) -> float:
     """Cross-entropy (nats/token) of the validation windows under the source's training-token frequencies
-    (add-one smoothed): the loss a model that ignores context would reach. A trained model must beat it."""
-    counts = np.bincount(shards.train, minlength=vocab_size).astype(np.float64) + 1.0
+    (add-one smoothed): the loss a model that ignores context would reach. A trained model must beat it.
+    The counts are the shard's `train.counts.npy` (written with the shard), counted once for older shards."""
+    counts = shards.train_counts(vocab_size).astype(np.float64) + 1.0
     logp = np.log(counts / counts.sum())
     n = max(1, min(max_tokens // block_size, (len(shards.val) - 1) // block_size))
     targets = shards.val[1 : n * block_size + 1]  # the tokens val_windows predicts

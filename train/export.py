@@ -46,6 +46,7 @@ def export(run_dir: str | Path, hf_dir: str | Path) -> Path:
         mlp_bias=False,
         bos_token_id=1,
         eos_token_id=2,
+        use_cache=True,  # generate() keeps keys and values: linear time in the generated length
     )
     hf_model = LlamaForCausalLM(hf_config)
     hf_model.load_state_dict(model.hf_state_dict(), strict=True)

@@ -33,8 +33,8 @@ from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
 from train.errors import ConfigError, TrainError
 from train.model import GPT
 
-# Changing these does not change what a run computes, so a run may resume under new values.
-RESUMABLE_KEYS = ("log_interval", "threads", "cache_dir")
+# Changing these does not change what a run computes (beyond float rounding), so a run may resume under new values.
+RESUMABLE_KEYS = ("log_interval", "threads", "cache_dir", "device", "compile", "fused_adamw")
 
 
 def lr_at(config: TrainConfig, step: int) -> float:
@@ -47,38 +47,21 @@ def lr_at(config: TrainConfig, step: int) -> float:
 
 
 class Dist:
-    """Rank and world size from torchrun's environment; one process when absent."""
+    """Rank and world size from torchrun's environment (one process when absent), the process group (NCCL on
+    CUDA, gloo otherwise) and this process's device."""
 
-    def __init__(self):
+    def __init__(self, device: torch.device):
         self.world = int(os.environ.get("WORLD_SIZE", "1"))
         self.rank = int(os.environ.get("RANK", "0"))
+        self.device = device
         self.owned = self.world > 1 and not dist.is_initialized()
         if self.owned:
-            dist.init_process_group("gloo")
+            dist.init_process_group(backend_for(device))
 
     def sum_(self, tensor: torch.Tensor) -> torch.Tensor:
         if self.world > 1:
             dist.all_reduce(tensor)
         return tensor
-
-    def share(self, fn):
-        """Run fn on rank 0 and hand its result to every rank; if it fails, every rank fails (none waits forever)."""
-        if self.world == 1:
-            return fn()
-        box = [None]
-        if self.rank == 0:
-            try:
-                box = [("ok", fn())]
-            except TrainError as e:
-                box = [("error", e)]
-            except BaseException as e:
-                dist.broadcast_object_list([("error", TrainError(f"rank 0 failed: {e!r}"))], src=0)
-                raise
-        dist.broadcast_object_list(box, src=0)
-        kind, value = box[0]
-        if kind == "error":
-            raise value
-        return value
 
     def close(self):
         if self.owned:
@@ -86,18 +69,68 @@ class Dist:
 
 
 def train_run(config: TrainConfig, out_dir: str | Path, *, progress: bool = True) -> list[dict]:
-    """Train on the mix, writing to out_dir; resume from out_dir/ckpt.pt if there is one. Returns the metric rows."""
+    """Train on the mix, writing to out_dir; resume from out_dir/ckpt.pt if there is one. Returns the metric rows.
+    Every check and all tokenizer and shard preparation happen before the process group starts (under torchrun the
+    processes take turns on the cache: the first builds, the others reuse), so no process waits in a collective
+    while another tokenizes a large corpus."""
     out = Path(out_dir)
-    ddp = Dist()
+    rank = int(os.environ.get("RANK", "0"))
     threads = torch.get_num_threads()
+    log = _logger(progress and rank == 0)
+    device = pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
+    _check_out_dir(config, out)
+    prepared = _prepare_in_turn(config)
+    ddp = Dist(device)
     try:
-        log = _logger(progress and ddp.rank == 0)
-        ddp.share(lambda: _check_out_dir(config, out))
-        prepared = ddp.share(lambda: prepare(config))
         return _train(config, out, prepared, ddp, log)
     finally:
         torch.set_num_threads(threads)  # a sweep or a notebook calling us keeps its own setting
         ddp.close()
+
+
+def pick_device(name: str, local_rank: int = 0) -> torch.device:
+    """`auto` is CUDA when torch sees a GPU, else CPU; under torchrun each process takes cuda:LOCAL_RANK."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError("device", "cuda was asked for, but torch sees no CUDA GPU (use auto or cpu)")
+        return torch.device("cuda", local_rank % torch.cuda.device_count())
+    if name == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ConfigError("device", "mps was asked for, but this torch has no MPS backend here (use auto or cpu)")
+    return torch.device(name)
+
+
+def backend_for(device: torch.device) -> str:
+    return "nccl" if device.type == "cuda" else "gloo"
+
+
+def amp_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """bfloat16 when dtype is bfloat16, or auto on a CUDA GPU that supports it; None = plain float32."""
+    if config.dtype == "auto":
+        return torch.bfloat16 if device.type == "cuda" and torch.cuda.is_bf16_supported() else None
+    return torch.bfloat16 if config.dtype == "bfloat16" else None
+
+
+def autocast_for(config: TrainConfig, device: torch.device):
+    """Autocast to amp_dtype on the device (bf16 matmuls, fp32 weights and optimiser), or a no-op context."""
+    dtype = amp_dtype(config, device)
+    return torch.autocast(device.type, dtype=dtype or torch.bfloat16, enabled=dtype is not None)
+
+
+def _prepare_in_turn(config: TrainConfig) -> Prepared:
+    """prepare(), one process at a time when torchrun started several (a file lock in the cache directory)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) == 1:
+        return prepare(config)
+    import fcntl
+
+    config.cache_path.mkdir(parents=True, exist_ok=True)
+    with open(config.cache_path / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return prepare(config)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -> list[dict]:
@@ -107,62 +140,118 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
     model_cfg = dataclasses.replace(config.model, vocab_size=config.model.vocab_size or prepared.vocab_size)
     T, steps, names = model_cfg.block_size, config.steps, prepared.names
     shards = prepared.open(T)
-    sampler = MixtureSampler(shards, T, config.batch_size, config.seed)
-    model, optimizer = build(config, model_cfg)
+    sampler = MixtureSampler(shards, T, config.batch_size, config.seed, device=ddp.device)
+    model, optimizer = build(config, model_cfg, ddp.device)
     step, tokens_seen, rows = 0, np.zeros(len(names), dtype=np.int64), []
     if (out / "ckpt.pt").is_file():
-        step, tokens_seen, rows = load_checkpoint(out / "ckpt.pt", model, optimizer)
+        step, tokens_seen, rows, saved_threads = load_checkpoint(out / "ckpt.pt", model, optimizer)
         log(f"resumed from {out / 'ckpt.pt'} at step {step}/{steps}")
+        if saved_threads and saved_threads != torch.get_num_threads():
+            log(f"note: the checkpoint was written with {saved_threads} torch thread(s), this process has "
+                f"{torch.get_num_threads()}: float sums run in another order, so losses may differ from an "
+                "uninterrupted run in the last digits")
     elif ddp.rank == 0:
         rows = [_row(0, "unigram", n, unigram_baseline(s, model_cfg.vocab_size, T, config.eval_tokens), 0)
                 for n, s in zip(names, shards)]
         _write_run_files(config, out, prepared)
-    _log_start(log, config, model, shards, ddp.world, per_rank, micro)
+    _log_start(log, config, model, shards, ddp, per_rank, micro)
     net = torch.nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
-    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.dtype == "bfloat16")
-    meter = _Meter(step, steps, config.batch_size * T)
+    net = torch.compile(net) if config.compile else net
+    autocast = autocast_for(config, ddp.device)
+    meter, pending = _Meter(step, steps, config.batch_size * T), _Pending(names)
     while step < steps:
         lr = lr_at(config, step)
-        train = train_step(net, optimizer, sampler, step, lr, config.grad_clip, per_rank, micro, ddp, autocast)
+        t = time.perf_counter()
+        stats = train_step(net, optimizer, sampler, step, lr, config.grad_clip, per_rank, micro, ddp, autocast)
         tokens_seen += sampler.tokens_per_source(step)
         step += 1
-        seen = dict(zip(names, tokens_seen.tolist()), all=int(tokens_seen.sum()))
-        rows += [_row(step, "train", n, loss, seen[n]) for n, loss in train.items()]
-        if step % config.log_interval == 0 or step == steps:
+        pending.add(step, stats, tokens_seen)
+        meter.train_seconds += time.perf_counter() - t
+        last = step == steps
+        if step % config.log_interval == 0 or last:
+            train = pending.last_losses()
             per = " ".join(f"{n} {v:.3f}" for n, v in train.items() if n != "all")
             log(f"step {step}/{steps} | loss {train['all']:.4f} | lr {lr:.2e} | {meter(step)} | {per}")
-        if (config.eval_interval and step % config.eval_interval == 0) or step == steps:
+        if (config.eval_interval and step % config.eval_interval == 0) or last:
+            rows += pending.flush()
+            seen = dict(zip(names, tokens_seen.tolist()))
             val = evaluate(model, sampler, config.eval_tokens, micro, ddp, autocast)
             rows += [_row(step, "val", n, v, seen[n]) for n, v in zip(names, val)]
             log(f"val @ {step}: " + " ".join(f"{n} {v:.4f} ({seen[n] / 1e6:.2f}M tokens seen)"
                                              for n, v in zip(names, val)))
-        if ddp.rank == 0 and (step == steps or config.checkpoint_interval and step % config.checkpoint_interval == 0):
+        if ddp.rank == 0 and (last or config.checkpoint_interval and step % config.checkpoint_interval == 0):
+            rows += pending.flush()
             save_checkpoint(out / "ckpt.pt", model, optimizer, step, tokens_seen, rows, model_cfg, config)
             write_metrics(out / "metrics.parquet", rows)
+    rows += pending.flush()
     if ddp.rank == 0:
-        _write_summary(out, config, prepared, model, rows, tokens_seen, meter.elapsed())
+        _write_summary(out, config, prepared, model, rows, tokens_seen, meter)
         write_trained_on(out, config, prepared, tokens_seen)  # trained_on.parquet, splits.json (train/bom.py)
     return rows
 
 
-def build(config: TrainConfig, model_cfg) -> tuple[GPT, torch.optim.AdamW]:
-    """The model, initialised from the seed, and AdamW with weight decay on matrices only (not on norm gains)."""
+class _Pending:
+    """Per-step training statistics not yet turned into metric rows. They stay tensors on the device until a log
+    line, an evaluation or a checkpoint needs them, so a GPU is not synchronised every step."""
+
+    def __init__(self, names: list[str]):
+        self.names, self.steps = names, []
+
+    def add(self, step: int, stats: torch.Tensor, tokens_seen: np.ndarray) -> None:
+        self.steps.append((step, stats, tokens_seen.copy()))
+
+    def last_losses(self) -> dict[str, float]:
+        return _losses(self.names, self.steps[-1][1].cpu())
+
+    def flush(self) -> list[dict]:
+        if not self.steps:
+            return []
+        stats = torch.stack([s for _, s, _ in self.steps]).cpu()  # one transfer for all pending steps
+        rows = []
+        for (step, _, seen), row in zip(self.steps, stats):
+            seen_by = dict(zip(self.names, seen.tolist()), all=int(seen.sum()))
+            rows += [_row(step, "train", n, loss, seen_by[n]) for n, loss in _losses(self.names, row).items()]
+        self.steps = []
+        return rows
+
+
+def _losses(names: list[str], stats: torch.Tensor) -> dict[str, float]:
+    """{"all": mean loss, source: mean loss of its sequences} from (sums per source, counts per source)."""
+    S = len(names)
+    sums, counts = stats[:S].tolist(), stats[S:].tolist()
+    out = {"all": sum(sums) / sum(counts)}
+    return out | {n: s / c for n, s, c in zip(names, sums, counts) if c > 0}
+
+
+def build(config: TrainConfig, model_cfg, device: torch.device | str = "cpu") -> tuple[GPT, torch.optim.AdamW]:
+    """The model, initialised from the seed (on the CPU, so every device starts from the same weights), and AdamW
+    with weight decay on matrices only (not on norm gains); torch's fused kernel where it has one for the device."""
     torch.manual_seed(config.seed)
-    model = GPT(model_cfg)
+    model = GPT(model_cfg).to(device)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     no_decay = [p for p in model.parameters() if p.dim() < 2]
     groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return model, torch.optim.AdamW(groups, lr=config.lr, betas=(config.beta1, config.beta2))
+    return model, adamw(groups, config)
+
+
+def adamw(params, config: TrainConfig) -> torch.optim.AdamW:
+    kwargs = {"lr": config.lr, "betas": (config.beta1, config.beta2)}
+    if config.fused_adamw:
+        try:
+            return torch.optim.AdamW(params, fused=True, **kwargs)
+        except (RuntimeError, TypeError):  # this torch has no fused kernel for the device
+            pass
+    return torch.optim.AdamW(params, foreach=True, **kwargs)
 
 
 def train_step(net, optimizer, sampler: MixtureSampler, step: int, lr: float, grad_clip: float, per_rank: int,
-               micro: int, ddp: Dist, autocast) -> dict[str, float]:
-    """One optimiser step on this process's rows of the global batch; returns the batch's mean loss, overall
-    ("all") and per source present in it, summed over processes."""
+               micro: int, ddp: Dist, autocast) -> torch.Tensor:
+    """One optimiser step on this process's rows of the global batch. Returns, on the device, the sum of sequence
+    losses per source then the sequence count per source (2S,), summed over processes."""
     for group in optimizer.param_groups:
         group["lr"] = lr
     S = len(sampler.shards)
-    stats = torch.zeros(2 * S, dtype=torch.float64)  # per source: sum of sequence losses, then sequence counts
+    stats = torch.zeros(2 * S, dtype=torch.float64, device=ddp.device)
     for m in range(per_rank // micro):
         start = ddp.rank * per_rank + m * micro
         x, y, src = sampler.batch(step, slice(start, start + micro))  # (b, T), (b, T), (b,)
@@ -173,44 +262,43 @@ def train_step(net, optimizer, sampler: MixtureSampler, step: int, lr: float, gr
             seq_loss = token_loss.mean(dim=1)  # (b,)
             (seq_loss.mean() * micro / per_rank).backward()  # DDP averages the gradients over processes
         stats.index_add_(0, src, seq_loss.detach().double())
-        stats.index_add_(0, src + S, torch.ones(len(src), dtype=torch.float64))
+        stats.index_add_(0, src + S, torch.ones(len(src), dtype=torch.float64, device=ddp.device))
     if grad_clip:
-        torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip)
+        torch.nn.utils.clip_grad_norm_(net.parameters(), grad_clip, foreach=True)
     optimizer.step()
     optimizer.zero_grad(set_to_none=True)
-    sums, counts = ddp.sum_(stats)[:S], stats[S:]
-    losses = {"all": float(sums.sum() / counts.sum())}
-    return losses | {s.name: float(sums[i] / counts[i]) for i, s in enumerate(sampler.shards) if counts[i] > 0}
+    return ddp.sum_(stats)
 
 
 @torch.no_grad()
 def evaluate(model: GPT, sampler: MixtureSampler, eval_tokens: int, micro: int, ddp: Dist, autocast) -> list[float]:
     """Mean next-token loss (nats) on each source's fixed validation windows; processes split the windows."""
     model.eval()
-    losses = []
+    totals = torch.zeros(len(sampler.shards), 2, dtype=torch.float64, device=ddp.device)
     for i in range(len(sampler.shards)):
         windows = torch.from_numpy(sampler.val_windows(i, eval_tokens))[ddp.rank :: ddp.world]  # (n, T + 1)
-        total = torch.zeros(2, dtype=torch.float64)
+        windows = windows.to(ddp.device)
         for j in range(0, len(windows), micro):
             w = windows[j : j + micro]
             with autocast:
                 _, token_loss = model(w[:, :-1], w[:, 1:], reduction="none")  # (b, T)
-            total += torch.tensor([token_loss.double().sum().item(), token_loss.numel()], dtype=torch.float64)
-        ddp.sum_(total)
-        losses.append(float(total[0] / total[1]))
+            totals[i, 0] += token_loss.double().sum()
+            totals[i, 1] += token_loss.numel()
+    ddp.sum_(totals)
     model.train()
-    return losses
+    return (totals[:, 0] / totals[:, 1]).tolist()
 
 
-def _log_start(log, config: TrainConfig, model: GPT, shards, world: int, per_rank: int, micro: int) -> None:
+def _log_start(log, config: TrainConfig, model: GPT, shards, ddp: Dist, per_rank: int, micro: int) -> None:
     cfg, T = model.config, model.config.block_size
     log(f"model: {model.num_params() / 1e6:.2f}M parameters ({model.num_params():,}; n_layer={cfg.n_layer}, "
         f"n_head={cfg.n_head}, n_embd={cfg.n_embd}, vocab={cfg.vocab_size}, block_size={T})")
     log("data: " + ", ".join(f"{s.name} {len(s.train):,} train / {len(s.val):,} val tokens (weight {s.weight:.3f})"
                              for s in shards))
     log(f"plan: {config.steps} steps x {config.batch_size} sequences x {T} tokens = "
-        f"{config.steps * config.batch_size * T:,} tokens on {world} process(es), {per_rank // micro} "
-        f"micro-batch(es) of {micro}")
+        f"{config.steps * config.batch_size * T:,} tokens on {ddp.world} process(es), {per_rank // micro} "
+        f"micro-batch(es) of {micro}, device {ddp.device}, {torch.get_num_threads()} thread(s)"
+        + (", torch.compile" if config.compile else ""))
 
 
 def _check_out_dir(config: TrainConfig, out: Path) -> None:
@@ -231,10 +319,13 @@ def _write_run_files(config: TrainConfig, out: Path, prepared: Prepared) -> None
     (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
-def _write_summary(out, config, prepared, model, rows, tokens_seen, seconds) -> None:
+def _write_summary(out, config, prepared, model, rows, tokens_seen, meter) -> None:
     last = {r["source"]: r["loss"] for r in rows if r["split"] == "val"}
     unigram = {r["source"]: r["loss"] for r in rows if r["split"] == "unigram"}
-    summary = {"params": model.num_params(), "steps": config.steps, "seconds_this_session": round(seconds, 1),
+    trained = (meter.steps - meter.first) * meter.tokens_per_step
+    summary = {"params": model.num_params(), "steps": config.steps, "seconds_this_session": round(meter.elapsed(), 1),
+               "train_seconds_this_session": round(meter.train_seconds, 2),
+               "train_tokens_per_s": round(trained / max(meter.train_seconds, 1e-9), 1),
                "tokens_seen": dict(zip(prepared.names, map(int, tokens_seen))), "val_loss": last,
                "unigram_loss": unigram}
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -262,6 +353,7 @@ class _Meter:
     def __init__(self, step: int, steps: int, tokens_per_step: int):
         self.start = self.last = time.time()
         self.step, self.steps, self.tokens_per_step = step, steps, tokens_per_step
+        self.first, self.train_seconds = step, 0.0  # time inside training steps (no evaluation, no checkpoints)
 
     def __call__(self, step: int) -> str:
         now = time.time()

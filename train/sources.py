@@ -147,12 +147,21 @@ class Source:
                 left -= len(text)
 
     def fingerprint(self) -> str:
-        """Content hash of the run's Parquet files and of the `where`: token shards are cached under it."""
+        """Identity of the run's Parquet files and of everything that selects from them (`where`, `train_where`,
+        `repeat_by`, held-out chunks): token shards are cached under it. Files by path, size and modification time
+        (instant on any corpus); with TRAIN_VERIFY=1 (`--verify`) by every byte instead."""
+        import os
+
         c = self.config
         spec = [c.where, c.train_where, c.repeat_by, c.repeat_max, c.eval_all, self.chunked, self.chunk_tokens]
         h = hashlib.sha256(repr(spec).encode())
+        verify = os.environ.get("TRAIN_VERIFY") == "1"
         for path in self.files:
             h.update(path.name.encode())
+            if not verify:
+                stat = path.stat()
+                h.update(f"|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}".encode())
+                continue
             with open(path, "rb") as f:
                 while chunk := f.read(1 << 20):
                     h.update(chunk)

@@ -17,7 +17,9 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +32,7 @@ from train.sources import Source
 
 SHARD_FORMAT = 2  # 2: held-out split before train_where, chunks, repeat_by
 BOS_ID = 1
+RESERVED_IDS = 259  # <unk>, <s>, </s> and the 256 byte-fallback pieces
 SPM_OPTIONS = {
     "model_type": "bpe",
     "byte_fallback": True,
@@ -79,6 +82,7 @@ def train_or_reuse(sources: list[Source], mix: MixtureConfig, config: TokenizerC
 
     lines = training_lines(sources, mix, config.sample_chars)
     options = {**SPM_OPTIONS, "vocab_size": config.vocab_size}
+    options["character_coverage"] = character_coverage(lines, config.vocab_size, options["character_coverage"])
     h = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
     for line in lines:
         h.update(line.encode())
@@ -106,8 +110,34 @@ def train_or_reuse(sources: list[Source], mix: MixtureConfig, config: TokenizerC
     return out
 
 
+def character_coverage(lines: list[str], vocab_size: int, wanted: float) -> float:
+    """`wanted`, unless the sample's characters at that coverage leave no room in the vocabulary: SentencePiece
+    gives each covered character its own piece and fails when they and the 259 reserved ids exceed vocab_size (a
+    multilingual web sample needs ~2,000 characters for 99.95%). Then the coverage is lowered so that the commonest
+    characters fill half the free vocabulary; rarer ones are spelt with byte-fallback pieces (no text is lost)."""
+    counts = Counter()
+    for line in lines:
+        counts.update(line)
+    total = sum(counts.values())
+    if not total:
+        return wanted
+    cumulative = np.cumsum(sorted(counts.values(), reverse=True))
+    needed = int(np.searchsorted(cumulative, wanted * total)) + 1  # SentencePiece's rule: add chars until covered
+    free = vocab_size - RESERVED_IDS
+    if needed <= free:
+        return wanted
+    keep = max(1, free // 2)
+    coverage = float(cumulative[keep - 1]) / total
+    print(f"tokenizer: covering {wanted:.2%} of the sample's characters takes {needed:,} pieces, more than "
+          f"tokenizer.vocab_size {vocab_size:,} leaves ({free:,}); character_coverage lowered to {coverage:.4%} "
+          f"({keep:,} characters), rarer ones become byte pieces. Raise tokenizer.vocab_size to keep them whole.",
+          file=sys.stderr, flush=True)
+    return coverage
+
+
 def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache: Path) -> Path:
-    """Token shards and index of one source, cached under (tokenizer, Parquet content, where, val_fraction)."""
+    """Token shards and index of one source, cached under (tokenizer, Parquet files, where, val_fraction); the files
+    are identified by path, size and modification time, or by content with `--verify` (see Source.fingerprint)."""
     model_bytes = (tokenizer_dir / "tokenizer.model").read_bytes()
     key = hashlib.sha256(
         f"{SHARD_FORMAT}|{hashlib.sha256(model_bytes).hexdigest()}|{source.fingerprint()}|{val_fraction}".encode()
@@ -133,6 +163,8 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         for split in splits:
             files[split].close()
             pq.write_table(pa.table(index[split], schema=INDEX_SCHEMA), tmp / f"{split}.idx.parquet")
+        counts = np.bincount(np.fromfile(tmp / "train.bin", dtype=dtype), minlength=sp.vocab_size())
+        np.save(tmp / "train.counts.npy", counts)  # the unigram baseline's counts, so no run recounts the shard
         meta = {"source": source.config.name, "dtype": np.dtype(dtype).name, "vocab_size": sp.vocab_size(),
                 "docs": {s: len(index[s]["id"]) for s in splits}, "tokens": offset}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))

@@ -52,7 +52,7 @@ def test_overrides_reach_nested_keys_and_parse_yaml_values(repo):
         ({"model.n_head": 5}, "model.n_embd", "heads"),
         ({"lr": "fast"}, "lr", "expected float"),
         ({"tokenizer.vocab_size": 100}, "tokenizer.vocab_size", "at least 300"),
-        ({"dtype": "fp8"}, "dtype", "float32 or bfloat16"),
+        ({"dtype": "fp8"}, "dtype", "float32, bfloat16 or auto"),
         ({"mix.sources.1.name": "web"}, "mix.sources[1].name", "duplicate"),
     ],
 )

@@ -23,7 +23,7 @@ def test_two_processes_match_one_with_the_same_global_batch(tmp_path, tiny_raw, 
     config.write_text(yaml.safe_dump(raw))
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
            "-m", "train.cli", "run", str(config), "-o", str(tmp_path / "two")]
-    env = {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}  # DATA.md: two torch processes on two cores
+    env = {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "1"}  # two torch processes on two cores: no spinning
     result = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, timeout=600,
                             env={**os.environ, **env})
     assert result.returncode == 0, result.stderr[-3000:]
