@@ -186,7 +186,6 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
     rows += pending.flush()
     if ddp.rank == 0:
         _write_summary(out, config, prepared, model, rows, tokens_seen, meter)
-        write_trained_on(out, config, prepared, tokens_seen)  # trained_on.parquet, splits.json (train/bom.py)
     return rows
 
 
@@ -320,6 +319,9 @@ def _write_run_files(config: TrainConfig, out: Path, prepared: Prepared) -> None
 
 
 def _write_summary(out, config, prepared, model, rows, tokens_seen, meter) -> None:
+    """summary.json, and what the model read (trained_on.parquet, splits.json: train/bom.py). Every way a run ends
+    comes through here: one process, torchrun, or trained together with others of a sweep (train/batched.py)."""
+    write_trained_on(out, config, prepared, tokens_seen)
     last = {r["source"]: r["loss"] for r in rows if r["split"] == "val"}
     unigram = {r["source"]: r["loss"] for r in rows if r["split"] == "unigram"}
     trained = (meter.steps - meter.first) * meter.tokens_per_step
