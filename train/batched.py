@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,6 +27,7 @@ import torch.nn.functional as F
 from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from train.config import TrainConfig
 from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
+from train.files import cores
 from train.loop import (
     _batch_split,
     _check_out_dir,
@@ -79,7 +79,7 @@ def train_together(jobs: list[tuple[str, TrainConfig, Path]], log_for) -> None:
     `log_for(name)` gives the function that prints a run's progress lines."""
     cfg = jobs[0][1]
     device = pick_device(cfg.device)
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = cores()
     torch.set_num_threads(cfg.threads or cpus)
     runs = [_open(name, config, Path(out), log_for(name), device) for name, config, out in jobs]
     if len({r.step for r in runs}) > 1:

@@ -4,7 +4,6 @@ leaves the previous complete checkpoint, never a half-written one."""
 from __future__ import annotations
 
 import dataclasses
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +12,7 @@ import pyarrow.parquet as pq
 import torch
 
 from train.config import ModelConfig, TrainConfig
+from train.files import atomic_path
 
 METRICS_SCHEMA = pa.schema([("step", pa.int64()), ("split", pa.string()), ("source", pa.string()),
                             ("loss", pa.float64()), ("tokens", pa.int64())])
@@ -26,9 +26,8 @@ def save_checkpoint(path: Path, model, optimizer, step: int, tokens_seen: np.nda
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
              "tokens_seen": tokens_seen.tolist(), "metrics": rows, "threads": torch.get_num_threads(),
              "model_config": dataclasses.asdict(model_config), "config": config.to_dict()}
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save(state, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
 
 
 def load_checkpoint(path: Path, model, optimizer) -> tuple[int, np.ndarray, list[dict], int | None]:
@@ -53,6 +52,5 @@ def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):
 
 def write_metrics(path: Path, rows: list[dict]) -> None:
     table = pa.Table.from_pylist(rows, schema=METRICS_SCHEMA)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)

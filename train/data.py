@@ -8,7 +8,6 @@ the batches it would have seen, and 1 or 2 processes see the same global batch.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +15,7 @@ import numpy as np
 import torch
 
 from train.errors import DataError
+from train.files import atomic_path
 
 
 @dataclass
@@ -36,9 +36,8 @@ class Shards:
             return np.pad(counts, (0, max(0, vocab_size - len(counts))))
         counts = np.bincount(self.train, minlength=vocab_size)
         if path is not None:  # a shard from before counts were stored: keep them for the next run
-            tmp = path.with_name(f".{path.name}.{os.getpid()}.npy")
-            np.save(tmp, counts)
-            os.replace(tmp, path)
+            with atomic_path(path) as tmp, open(tmp, "wb") as f:
+                np.save(f, counts)
         return counts
 
     @classmethod

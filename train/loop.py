@@ -31,6 +31,7 @@ from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from train.config import TrainConfig
 from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
 from train.errors import ConfigError, TrainError
+from train.files import cores
 from train.model import GPT
 
 # Changing these does not change what a run computes (beyond float rounding), so a run may resume under new values.
@@ -134,7 +135,7 @@ def _prepare_in_turn(config: TrainConfig) -> Prepared:
 
 
 def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -> list[dict]:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    cpus = cores()
     torch.set_num_threads(config.threads or max(1, cpus // ddp.world))
     per_rank, micro = _batch_split(config, ddp.world)
     model_cfg = dataclasses.replace(config.model, vocab_size=config.model.vocab_size or prepared.vocab_size)

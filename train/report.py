@@ -180,7 +180,8 @@ def _arms_meta(sweep_dir: str | Path) -> dict | None:
 
 
 def _write_parquet(path: Path, rows: list[dict], schema: pa.Schema | None = None) -> None:
+    from train.files import atomic_path
+
     table = pa.Table.from_pylist(rows, schema=schema)
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(table, tmp)
-    tmp.replace(path)
+    with atomic_path(path) as tmp:
+        pq.write_table(table, tmp)

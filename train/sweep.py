@@ -33,6 +33,7 @@ import yaml
 from train.arms import ArmConfig, EvalConfig, GridConfig, eval_sources
 from train.config import SourceConfig, TrainConfig, parse
 from train.errors import ConfigError, TrainError
+from train.files import atomic_path, cores
 from train.yamlio import read_yaml
 
 KINDS = ("grid", "dirichlet", "list")
@@ -201,9 +202,9 @@ def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = Tr
     tokenizer_dir = shared_tokenizer(config.train, out)
     _prepare_arms(config, entries, tokenizer_dir)
     todo = [e for e in entries if not _finished(out / "runs" / e["run"], run_config(config, e, tokenizer_dir, 1))]
-    cores = _cores()
-    workers = max(1, min(config.workers or cores, len(todo) or 1))
-    threads = max(1, cores // workers)
+    ncores = cores()
+    workers = max(1, min(config.workers or ncores, len(todo) or 1))
+    threads = max(1, ncores // workers)
     meta = _write_plan(out, config, entries, tokenizer_dir, arms)
     jobs = [(e["run"], run_config(config, e, tokenizer_dir, threads), out / "runs" / e["run"]) for e in todo]
     show = Progress(len(entries), [e["run"] for e in todo], config.train.steps, enabled=progress)
@@ -211,7 +212,7 @@ def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = Tr
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(start)),
                "seconds": round(time.time() - start, 1), "trained": len(todo) - len(failed),
                "skipped": len(entries) - len(todo), "failed": failed, "workers": workers, "threads": threads,
-               "cores": cores}
+               "cores": ncores}
     meta["sessions"].append(session)
     _write_json(out / "sweep.json", meta)
     write_summary(out)
@@ -294,10 +295,5 @@ def _write_plan(out: Path, config: SweepConfig, entries: list[dict], tokenizer_d
 
 
 def _write_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2))

@@ -28,6 +28,7 @@ import pyarrow.parquet as pq
 
 from train.config import MixtureConfig, TokenizerConfig
 from train.errors import ConfigError, DataError
+from train.files import cores
 from train.sources import Source
 
 SHARD_FORMAT = 2  # 2: held-out split before train_where, chunks, repeat_by
@@ -93,7 +94,7 @@ def train_or_reuse(sources: list[Source], mix: MixtureConfig, config: TokenizerC
     model = io.BytesIO()
     try:
         spm.SentencePieceTrainer.train(sentence_iterator=iter(lines), model_writer=model, minloglevel=2,
-                                       num_threads=os.cpu_count() or 1, **options)
+                                       num_threads=cores(), **options)
     except RuntimeError as e:
         limit = re.search(r"value <= (\d+)", str(e))
         if limit:
@@ -153,7 +154,7 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         index = {split: {"id": [], "offset": [], "length": []} for split in splits}
         offset = dict.fromkeys(splits, 0)
         for ids, texts in source.iter_docs(val_fraction=val_fraction):
-            for doc_id, doc_tokens in zip(ids, sp.encode(texts, num_threads=os.cpu_count() or 1)):
+            for doc_id, doc_tokens in zip(ids, sp.encode(texts, num_threads=cores())):
                 for split, tokens, times in source.pieces(doc_id, doc_tokens, val_fraction):  # held-out split, repeats
                     for _ in range(times):
                         files[split].write(np.asarray([BOS_ID, *tokens], dtype=dtype).tobytes())
