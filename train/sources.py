@@ -60,9 +60,14 @@ class Source:
         return f"mix.sources[{self.index}] ({self.config.name})"
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        con = duckdb.connect()
+        """A DuckDB view `docs` over the run's shards, for the config's SQL (`where`, `train_where`, arms). Offline:
+        no extension is installed or loaded for a query that names an https:// or s3:// path, and the setting is
+        locked so the SQL cannot turn it back on."""
+        con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False,
+                                                 "autoload_known_extensions": False})
         paths = ", ".join("'" + str(p).replace("'", "''") + "'" for p in self.files)
         con.execute(f"CREATE VIEW docs AS SELECT * FROM read_parquet([{paths}], union_by_name = true)")
+        con.execute("SET lock_configuration = true")
         return con
 
     @property

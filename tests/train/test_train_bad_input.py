@@ -90,3 +90,17 @@ def test_unknown_key_and_missing_config_file(tmp_path, tiny_raw):
     assert_one_line_error(result, out, "batch_sise", "did you mean 'batch_size'")
     result = CliRunner().invoke(main, ["run", str(tmp_path / "missing.yaml")])
     assert result.exit_code == 1 and "config file not found" in result.output
+
+
+def test_where_naming_a_remote_file_fails_offline(tmp_path, tiny_raw, monkeypatch):
+    """A `where` is user SQL: one that reads an https:// path fails in one line; DuckDB installs nothing."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))  # DuckDB would install extensions under ~/.duckdb
+    for proxy in ("http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY"):
+        monkeypatch.setenv(proxy, "http://127.0.0.1:9")  # a download attempt, if any, fails here instead of hanging
+    raw = tiny_raw()
+    raw["mix"]["sources"][0]["where"] = "id IN (SELECT id FROM read_parquet('https://example.com/ids.parquet'))"
+    result, out = run_cli(tmp_path, raw)
+    assert_one_line_error(result, out, "mix.sources[0]", "httpfs")
+    assert not any(home.rglob("*"))
