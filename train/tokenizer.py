@@ -111,11 +111,16 @@ def train_or_reuse(sources: list[Source], mix: MixtureConfig, config: TokenizerC
     return out
 
 
+MIN_COVERAGE = 0.98  # the least character_coverage SentencePiece accepts
+
+
 def character_coverage(lines: list[str], vocab_size: int, wanted: float) -> float:
     """`wanted`, unless the sample's characters at that coverage leave no room in the vocabulary: SentencePiece
     gives each covered character its own piece and fails when they and the 259 reserved ids exceed vocab_size (a
     multilingual web sample needs ~2,000 characters for 99.95%). Then the coverage is lowered so that the commonest
-    characters fill half the free vocabulary; rarer ones are spelt with byte-fallback pieces (no text is lost)."""
+    characters fill half the free vocabulary (but cover at least 98%, SentencePiece's floor; a vocabulary too small
+    for that is a one-line error naming tokenizer.vocab_size); rarer ones are spelt with byte-fallback pieces (no
+    text is lost)."""
     counts = Counter()
     for line in lines:
         counts.update(line)
@@ -129,6 +134,13 @@ def character_coverage(lines: list[str], vocab_size: int, wanted: float) -> floa
         return wanted
     keep = max(1, free // 2)
     coverage = float(cumulative[keep - 1]) / total
+    if coverage < MIN_COVERAGE:  # SentencePiece refuses less; then it needs room for at least that many characters
+        at_min = int(np.searchsorted(cumulative, MIN_COVERAGE * total)) + 1
+        if at_min > free:
+            raise ConfigError("tokenizer.vocab_size", f"{vocab_size:,} is too small for this mix: its commonest "
+                              f"characters ({MIN_COVERAGE:.0%} of the sample) alone take {at_min:,} pieces; "
+                              f"use at least {at_min + RESERVED_IDS:,}")
+        keep, coverage = at_min, MIN_COVERAGE
     print(f"tokenizer: covering {wanted:.2%} of the sample's characters takes {needed:,} pieces, more than "
           f"tokenizer.vocab_size {vocab_size:,} leaves ({free:,}); character_coverage lowered to {coverage:.4%} "
           f"({keep:,} characters), rarer ones become byte pieces. Raise tokenizer.vocab_size to keep them whole.",
