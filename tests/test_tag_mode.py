@@ -272,8 +272,7 @@ def test_in_tag_mode_a_document_that_breaks_a_step_is_still_an_error_not_a_tag(t
             Document(text=None, id="no-text", metadata={})]  # e.g. a null text column read from Parquet
     layout = RunLayout(tmp_path, docs_schema=schema.run_schema([(BookQuality.name, {**BookQuality.signals,
                                                                                   **BookQuality.tag_columns()})]))
-    step = BookQuality(BookQuality.Params(), layout, stage="t", index=1)
-    step.mode = "tag"
+    step = BookQuality(BookQuality.Params(), layout, stage="t", index=1, mode="tag")
     kept = {d.id: d.metadata.get("book__reason") for d in step.run(iter(docs))}
     assert kept == {"sonnets": None, "fragment": "book_too_short"}
     [rejected] = pq.read_table(next((tmp_path / "rejects").glob("*.parquet"))).to_pylist()

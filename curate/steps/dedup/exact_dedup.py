@@ -55,13 +55,11 @@ class _Hash(Step):
         doc.metadata[HASH] = text_hash(doc.text)
 
 
-def _tagged(path: Path, rows: int) -> np.ndarray:
+def _tagged(table: pa.Table, columns: list[str]) -> np.ndarray:
     """(rows,) True where an earlier step in tag mode tagged the document for removal (a ``*__reason`` is set)."""
-    columns = schema.reason_columns(pq.read_schema(path).names)
-    tags = pq.read_table(path, columns=columns) if columns else None
-    out = np.zeros(rows, bool)
+    out = np.zeros(table.num_rows, bool)
     for name in columns:
-        out |= tags[name].is_valid().to_numpy(zero_copy_only=False)
+        out |= table[name].is_valid().to_numpy(zero_copy_only=False)
     return out
 
 
@@ -103,12 +101,13 @@ class _Index(PipelineStep):
 
     def _columns(self, files: list[Path]):
         """(hash, shard, row, source preference, tagged by an earlier step) of every document, as numpy arrays: 18
-        bytes a document. Sources are
-        read dictionary-encoded, so no Python string is made per document; ids are not read here at all."""
+        bytes a document. One read per shard; sources are read dictionary-encoded, so no Python string is made per
+        document; ids are not read here at all."""
         rank_of = {s: i for i, s in enumerate(self.prefer_sources)}
         parts = []
         for f in files:
-            table = pq.read_table(f, columns=["source", HASH], read_dictionary=["source"])
+            tags = schema.reason_columns(pq.ParquetFile(f).schema_arrow.names)
+            table = pq.read_table(f, columns=["source", HASH, *tags], read_dictionary=["source"])
             source = table["source"].combine_chunks()
             if not isinstance(source, pa.DictionaryArray):  # an all-null column is not dictionary-encoded
                 source = source.dictionary_encode()
@@ -117,7 +116,7 @@ class _Index(PipelineStep):
             n = table.num_rows
             hashes = table[HASH].to_numpy().astype(np.int64, copy=False)
             parts.append((hashes, np.full(n, int(f.stem), np.int32), np.arange(n, dtype=np.int32),
-                          ranks[codes].astype(np.int8), _tagged(f, n)))  # fmt: skip
+                          ranks[codes].astype(np.int8), _tagged(table, tags)))  # fmt: skip
             del table, source
         if not parts:
             return (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8),
