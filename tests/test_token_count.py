@@ -39,8 +39,10 @@ output: {tmp_path / 'run'}
     sp = spm.SentencePieceProcessor(model_file=str(tokenizer / "tokenizer.model"))
     rows = run_rows(tmp_path / "run", "SELECT text, tokens FROM docs UNION ALL SELECT text, tokens FROM rejects")
     assert len(rows) == 3 and all(t == len(sp.encode(text)) for text, t in rows)
-    removed = run_rows(tmp_path / "run", "SELECT reason, sum(tokens) FROM rejects GROUP BY 1")
-    assert removed and removed[0][0] == "gopher_long_doc" and removed[0][1] > 0  # a filter's cost in tokens
+    removed = dict(run_rows(tmp_path / "run", "SELECT reason, sum(tokens) FROM rejects GROUP BY 1"))
+    rejected = run_rows(tmp_path / "run", "SELECT coalesce(sum(tokens), 0) FROM rejects")[0][0]
+    # a filter's cost in tokens, per reason (GROUP BY has no order: look reasons up by name)
+    assert removed.get("gopher_long_doc", 0) > 0 and sum(removed.values()) == rejected
     out = curate_ok(["inspect", str(tmp_path / "run")]).output
     assert "== tokens (token_count_v1)" in out and "gopher_quality_v1/gopher_long_doc" in out
 
