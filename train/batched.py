@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from train.config import TrainConfig
 from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
-from train.files import cores
+from train.files import cores, keep_freed_memory
 from train.loop import (
     _batch_split,
     _check_out_dir,
@@ -80,6 +80,7 @@ def train_together(jobs: list[tuple[str, TrainConfig, Path]], log_for) -> None:
     cfg = jobs[0][1]
     device = pick_device(cfg.device)
     cpus = cores()
+    keep_freed_memory()
     torch.set_num_threads(cfg.threads or cpus)
     runs = [_open(name, config, Path(out), log_for(name), device) for name, config, out in jobs]
     if len({r.step for r in runs}) > 1:
@@ -88,7 +89,7 @@ def train_together(jobs: list[tuple[str, TrainConfig, Path]], log_for) -> None:
     stack = _Stack([r.model for r in runs], [r.optimizer for r in runs], cfg)
     forward = _Compiled(log_for(jobs[0][0])) if _compile(cfg, len(runs), cfg.steps - runs[0].step) else _forward
     autocast = autocast_for(cfg, device)
-    per_rank, micro = _batch_split(cfg, 1)
+    per_rank, micro = _batch_split(cfg, 1, models=len(runs), vocab=model_cfg.vocab_size)
     T, steps, step = model_cfg.block_size, cfg.steps, runs[0].step
     meter = _Meter(step, steps, cfg.batch_size * T * len(runs))
     for r in runs:

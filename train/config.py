@@ -171,7 +171,7 @@ class TrainConfig:
     batch_size: int = 32
     """Global batch in sequences per optimiser step, summed over all processes."""
     micro_batch_size: int = 0
-    """Sequences per forward pass and process (gradient accumulation); 0 = batch_size / processes."""
+    """Sequences per forward pass and process (gradient accumulation); 0 = the most whose logits fit 16 MiB."""
     lr: float = 1e-3
     """Peak learning rate of AdamW, reached after warm-up."""
     min_lr: float = 1e-4

@@ -26,3 +26,25 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
 def cores() -> int:
     """CPU cores this process may run on (its affinity mask, e.g. under taskset or a Slurm allocation)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def keep_freed_memory() -> None:
+    """Ask glibc to keep freed blocks up to 32 MiB on its heap instead of returning them to the kernel (mallopt
+    M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD). A training step frees and reallocates the same large tensors
+    every step; by default glibc maps and unmaps them, and the page faults on fresh pages cost as much kernel time
+    as the matmuls took (1m model, 2-core machine: 2.3 s of kernel time in 20 steps, 0.1 s with this). A no-op off
+    glibc (macOS, musl) and when CURATE_MALLOC=default."""
+    if os.environ.get("CURATE_MALLOC") == "default":
+        return
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return
+    M_TRIM_THRESHOLD, M_TOP_PAD, M_MMAP_THRESHOLD = -1, -2, -3
+    mallopt(M_MMAP_THRESHOLD, 32 << 20)  # glibc's largest allowed value on 64-bit
+    mallopt(M_TRIM_THRESHOLD, 1 << 30)
+    mallopt(M_TOP_PAD, 64 << 20)

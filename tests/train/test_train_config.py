@@ -81,3 +81,36 @@ def test_every_command_has_help_and_run_help_lists_every_config_key():
     for key, doc in reference():
         assert key in run_help and doc.split()[0] in run_help, key
     assert "mix.sources[].where" in run_help
+
+
+def test_micro_batch_keeps_each_passes_logits_under_16_mib(repo):
+    """micro_batch_size 0 picks the most sequences (a divisor of the batch) whose float32 logits, over every model
+    stacked in one process, fit 16 MiB; a set micro_batch_size is kept; the split always divides the batch."""
+    from train.loop import LOGITS_PER_PASS, _batch_split
+
+    config = load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "model.block_size=256"])
+    assert _batch_split(config, 1, vocab=8192) == (16, 2)       # 2 x 256 x 8192 = 4 Mi logits
+    assert _batch_split(config, 1, models=2, vocab=8192) == (16, 1)
+    assert _batch_split(config, 2, vocab=512) == (8, 8)         # small vocabularies: one pass per step
+    assert _batch_split(config, 1, models=64, vocab=8192) == (16, 1)  # never below one sequence
+    for models, vocab in ((1, 2048), (3, 4096), (1, 32000)):
+        per_rank, micro = _batch_split(config, 1, models=models, vocab=vocab)
+        assert per_rank % micro == 0
+        assert micro == 1 or micro * models * 256 * vocab <= LOGITS_PER_PASS
+        larger = [d for d in range(micro + 1, per_rank + 1) if per_rank % d == 0]
+        assert all(d * models * 256 * vocab > LOGITS_PER_PASS for d in larger)  # the most that fit
+    explicit = load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "micro_batch_size=8"])
+    assert _batch_split(explicit, 1, vocab=8192) == (16, 8)
+
+
+def test_keep_freed_memory_changes_no_result():
+    """The allocator setting is process-wide and idempotent; tensors allocated after it compute the same values."""
+    import torch
+
+    from train.files import keep_freed_memory
+
+    a = torch.randn(512, 4096, generator=torch.Generator().manual_seed(0))
+    before = (a @ a.T).sum().item()
+    keep_freed_memory()
+    keep_freed_memory()
+    assert (a @ a.T).sum().item() == before
