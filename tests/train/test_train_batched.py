@@ -38,3 +38,19 @@ def test_runs_trained_together_match_each_run_trained_alone(tiny_raw, tmp_path):
         worst = max(abs(a["loss"] - b["loss"]) for a, b in zip(rows, together))
         assert worst < 1e-4, (i, worst)
     assert {r["loss"] for r in alone[0] if r["split"] == "val"} != {r["loss"] for r in alone[1] if r["split"] == "val"}
+
+
+def test_groups_stack_no_more_runs_than_keep_logits_off_mmap(tiny_raw, tmp_path):
+    """Compatible runs are dealt into groups; a group stacks only as many runs as keep one sequence's logits of all
+    of them within 16 MiB (the 1m shape: 2), while small vocabularies and contexts stack many."""
+    from train._sweep_pool import groups, max_stacked
+
+    configs = _configs(tiny_raw)
+    jobs = [(f"r{i}", c, tmp_path / f"r{i}") for i, c in enumerate(configs * 3)]  # 9 compatible runs
+    small = groups(jobs, workers=1)
+    assert max_stacked(configs[0]) >= 9 and [len(g) for g in small] == [9]
+    for c in configs:
+        c.model.block_size, c.model.vocab_size = 256, 8192
+    assert max_stacked(configs[0]) == 2
+    big = groups(jobs, workers=1)
+    assert sorted(len(g) for g in big) == [1, 2, 2, 2, 2] and sum(map(len, big)) == 9
