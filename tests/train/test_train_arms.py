@@ -236,7 +236,7 @@ def test_trained_on_lists_what_each_run_read_and_joins_back(arm_sweep, tagged):
     assert result.exit_code == 0 and "PSF-2.0" in result.output and "training documents" in result.output
 
 
-@pytest.mark.parametrize("name", ["sweep_arms", "sweep_arms_reduced", "sweep_mix"])
+@pytest.mark.parametrize("name", ["sweep_arms", "sweep_mix"])
 def test_the_study_sweeps_parse_and_expand(repo, name):
     from train.sweep import load_sweep, mixtures
 
