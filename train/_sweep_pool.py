@@ -88,16 +88,12 @@ def groups(jobs: list[tuple[str, object, Path]], workers: int) -> list[list[tupl
 
 
 def max_stacked(cfg) -> int:
-    """Most runs one group stacks: as many as keep one sequence's float32 logits, over all of them, within
-    LOGITS_PER_PASS (the micro-batch is at least one sequence of each model). Beyond that every forward pass
-    allocates logits glibc maps and unmaps, and the page faults cost more than stacking saves: at the 1m shape
-    (context 256, 8,192 pieces, 2 stacked) a one-thread worker trained 10k tokens/s, one run alone 7.7-9.7k, while
-    micro-batches of 4-8 sequences (logits of 32-64 MiB) fell from 9.1k to 5.8k on the same core. Small
-    vocabularies and contexts (nanoGPT's 512 x 64) stack by the hundred."""
-    from train.loop import LOGITS_PER_PASS
+    """Most runs one group stacks: as many as keep one sequence of each within the micro-batch bound
+    (train.loop.LOGITS_PER_PASS). Beyond it every forward pass allocates logits glibc maps and unmaps, and the page
+    faults cost more than stacking saves (benches/train_alloc.py); nanoGPT-sized vocabularies stack by the hundred."""
+    from train.loop import sequences_per_pass
 
-    vocab = cfg.model.vocab_size or cfg.tokenizer.vocab_size
-    return max(1, LOGITS_PER_PASS // (cfg.model.block_size * vocab))
+    return sequences_per_pass(cfg.model.block_size, cfg.model.vocab_size or cfg.tokenizer.vocab_size)
 
 
 GROUP_BYTES = 4 << 30  # memory one group of stacked runs may take; larger groups are split

@@ -31,9 +31,8 @@ def cores() -> int:
 def keep_freed_memory() -> None:
     """Ask glibc to keep freed blocks up to 32 MiB on its heap instead of returning them to the kernel (mallopt
     M_MMAP_THRESHOLD, M_TRIM_THRESHOLD, M_TOP_PAD). A training step frees and reallocates the same large tensors
-    every step; by default glibc maps and unmaps them, and the page faults on fresh pages cost as much kernel time
-    as the matmuls took (1m model, 2-core machine: 2.3 s of kernel time in 20 steps, 0.1 s with this). A no-op off
-    glibc (macOS, musl) and when CURATE_MALLOC=default."""
+    every step; by default glibc may unmap them and fault fresh pages in again (benches/train_alloc.py measures it
+    with the micro-batch rule). A no-op off glibc (macOS, musl) and when CURATE_MALLOC=default."""
     if os.environ.get("CURATE_MALLOC") == "default":
         return
     import ctypes

@@ -337,12 +337,17 @@ def _write_summary(out, config, prepared, model, rows, tokens_seen, meter) -> No
 
 # Logits (and their gradient) of one forward pass stay under 16 MiB of float32 when micro_batch_size is 0: glibc
 # serves smaller blocks from its heap and reuses them, larger ones are mmap'ed and unmapped every step (page faults
-# on fresh pages). At the 1m model's shape (context 256, 8,192 pieces, batch 16) on the 2-core machine one step
-# spent as much time in the kernel as in the matmuls; micro-batches of 2 sequences took 8.1k -> 10.8k tokens/s.
+# on fresh pages). At the 1m model's shape (context 256, 8,192 pieces, batch 16) a third of a step's CPU time was
+# kernel time; micro-batches of 2 sequences took it to 0% and the step to 1.45x tokens/s (benches/train_alloc.py).
 LOGITS_PER_PASS = 4 << 20
 
 
-def _batch_split(config: TrainConfig, world: int, models: int = 1, vocab: int = 0) -> tuple[int, int]:
+def sequences_per_pass(block_size: int, vocab: int) -> int:
+    """How many sequences' logits (over all stacked models) fit LOGITS_PER_PASS; at least 1."""
+    return max(1, LOGITS_PER_PASS // (block_size * vocab))
+
+
+def _batch_split(config: TrainConfig, world: int, *, vocab: int, models: int = 1) -> tuple[int, int]:
     """Sequences per process and per forward pass (the micro-batch). Unless micro_batch_size is set, the largest
     divisor of the per-process batch whose logits, over `models` stacked models, fit LOGITS_PER_PASS."""
     if config.batch_size % world:
@@ -351,9 +356,8 @@ def _batch_split(config: TrainConfig, world: int, models: int = 1, vocab: int = 
     if config.micro_batch_size:
         micro = min(config.micro_batch_size, per_rank)
     else:
-        per_seq = models * config.model.block_size * max(vocab, 1)
-        micro = max([d for d in range(1, per_rank + 1) if per_rank % d == 0 and d * per_seq <= LOGITS_PER_PASS],
-                    default=1)
+        fit = sequences_per_pass(config.model.block_size, vocab) // models
+        micro = max((d for d in range(1, min(fit, per_rank) + 1) if per_rank % d == 0), default=1)
     if per_rank % micro:
         raise ConfigError("micro_batch_size", f"{micro} must divide the {per_rank} sequences per process")
     return per_rank, micro
