@@ -1,10 +1,11 @@
 """The sweep's process pool and its progress view.
 
-Runs that can train together (train/batched.py: same shape and schedule, shared tokenizer, not yet started) are
-split into `workers` groups; each group trains as one stacked model in one spawned process, so the per-step
-overhead is paid once per group rather than once per run. Runs resuming from a checkpoint train alone
-(`train_run`). Each worker has `threads` torch threads (cores / workers) and OMP_WAIT_POLICY=PASSIVE: with two
-torch processes on two cores, spinning OpenMP threads slow both 10-60x (measured on a 2-core machine).
+Each of `workers` spawned processes trains one run after another (`train_run`). With the sweep's `stack: true`,
+runs that can train together (train/batched.py: same shape and schedule, shared tokenizer, not yet started) are
+split into groups instead; each group trains as one stacked model in one process, so the per-step overhead is
+paid once per group rather than once per run, and runs resuming from a checkpoint train alone. Each worker has
+`threads` torch threads (cores / workers) and OMP_WAIT_POLICY=PASSIVE: with two torch processes on two cores,
+spinning OpenMP threads slow both 10-60x (measured on a 2-core machine).
 A run's log lines go to its train.log; its step lines also feed one progress view for the whole sweep.
 """
 
@@ -26,9 +27,11 @@ from train.errors import TrainError
 _QUEUE = None  # in a worker: where its step lines go
 
 
-def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, show: Progress) -> dict[str, str]:
-    """Train each (name, TrainConfig, run_dir) in a pool of `workers` processes; returns {name: error} of those
-    that failed. The others carry on; a killed sweep resumes its runs from their checkpoints when started again."""
+def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, show: Progress, *,
+              stack: bool = False) -> dict[str, str]:
+    """Train each (name, TrainConfig, run_dir) in a pool of `workers` processes, one run after another in each, or
+    with `stack` in groups trained together; returns {name: error} of those that failed. The others carry on; a
+    killed sweep resumes its runs from their checkpoints when started again."""
     import multiprocessing
 
     failed: dict[str, str] = {}
@@ -39,8 +42,8 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
     queue = ctx.Queue()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, queue)) as pool:
         futures = {}
-        for group in groups(jobs, workers):
-            if len(group) == 1 and (group[0][2] / "ckpt.pt").is_file():
+        for group in groups(jobs, workers) if stack else [[job] for job in jobs]:
+            if len(group) == 1 and (not stack or (group[0][2] / "ckpt.pt").is_file()):
                 futures[pool.submit(_train_one, *group[0])] = [group[0][0]]
             else:
                 futures[pool.submit(_train_group, group)] = [name for name, _, _ in group]
@@ -70,8 +73,10 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
 
 
 def groups(jobs: list[tuple[str, object, Path]], workers: int) -> list[list[tuple[str, object, Path]]]:
-    """Runs to train together: those with one compatible_key and no checkpoint yet, dealt round-robin into up to
-    `workers` groups (so every core has work); a run with a checkpoint is a group of its own (it resumes alone)."""
+    """Runs to train together: those with one compatible_key and no checkpoint yet, dealt round-robin into
+    `workers` groups (so every core has work), or into a multiple of `workers` when memory or the stacking cap
+    needs more groups (so groups run in whole waves of equal size); a run with a checkpoint is a group of its own
+    (it resumes alone)."""
     from train.batched import compatible_key
 
     out, together = [], {}
@@ -83,6 +88,7 @@ def groups(jobs: list[tuple[str, object, Path]], workers: int) -> list[list[tupl
     for same in together.values():
         n = max(min(workers, len(same)), -(-len(same) * _bytes_per_run(same[0][1]) // GROUP_BYTES),
                 -(-len(same) // max_stacked(same[0][1])))
+        n = min(len(same), -(-n // workers) * workers)  # whole waves: 3 groups on 2 workers would leave a core idle
         out += [same[i::n] for i in range(n)]
     return out
 

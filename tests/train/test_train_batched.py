@@ -54,3 +54,28 @@ def test_groups_stack_no_more_runs_than_keep_logits_off_mmap(tiny_raw, tmp_path)
     assert max_stacked(configs[0]) == 2
     big = groups(jobs, workers=1)
     assert sorted(len(g) for g in big) == [1, 2, 2, 2, 2] and sum(map(len, big)) == 9
+    two = groups(jobs, workers=2)  # 5 groups would leave one core idle while the fifth trains: 6, in 3 waves of 2
+    assert len(two) == 6 and sum(map(len, two)) == 9 and max(map(len, two)) == 2
+
+
+def test_a_sweep_with_stack_true_trains_its_runs_as_one_stacked_model(tiny_raw, tmp_path):
+    """`stack: true` in the sweep YAML sends compatible runs through train_together (the default trains them one
+    after another); every run still gets its own finished directory."""
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from train.cli import main
+
+    train = tiny_raw(tokens=6 * 8 * 64, eval_interval=0, eval_tokens=2048, checkpoint_interval=0, log_interval=3)
+    sweep = {"train": train, "mixtures": {"kind": "list", "weights": [[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]},
+             "seeds": [1], "workers": 1, "stack": True}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(sweep))
+    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "out"), "-q"])
+    assert result.exit_code == 0, result.output
+    runs = sorted((tmp_path / "out" / "runs").iterdir())
+    assert len(runs) == 3
+    for run in runs:
+        assert "trained together with 2 other run(s)" in (run / "train.log").read_text()
+        assert json.loads((run / "summary.json").read_text())["steps"] == 6

@@ -54,7 +54,7 @@ def test_every_sweep_config_key_is_documented_and_listed_in_help():
         assert not [f for f in cls.__dataclass_fields__ if not docs.get(f)], cls
     sweep_help = CliRunner().invoke(main, ["sweep", "--help"]).output
     keys = [(k, d) for k, d in config_reference(SweepConfig) if not k.startswith("train.")]
-    assert len(keys) == 23  # mixtures.* 6, seeds, workers, arms[].* 3, grids[].* 6, eval[].* 4, baseline, contrasts
+    assert len(keys) == 24  # mixtures.* 6, seeds, workers, stack, arms[].* 3, grids[].* 6, eval[].* 4, baseline, contrasts
     for key, doc in keys:
         assert key in sweep_help and doc.split()[0] in sweep_help, key
 
