@@ -8,7 +8,9 @@ MFU = tokens/s x FLOPs per token / peak FLOP/s, where FLOPs per token = 6N + 12 
 measured rate of a large (2048^2) matmul in the same dtype, on the same machine, in the same run, interleaved with the
 timed steps (not a datasheet number: on a shared machine the ceiling moves with the load, and interleaving keeps MFU a
 ratio of two rates measured under the same conditions). Medians of both are reported. A step is a full training step: forward, backward, gradient clipping, AdamW, at the trainer's settings
-(vocabulary 8192, block_size 256). Token ids are uniform random: throughput does not depend on their values.
+(vocabulary 8192, block_size 256, the batch split into the micro-batches the imported trainer makes). Token ids are
+uniform random: throughput does not depend on their values. Run it against another checkout's trainer with
+PYTHONPATH=CHECKOUT (a before/after pair).
 """
 
 from __future__ import annotations
@@ -40,6 +42,17 @@ def peak_matmul(dtype: torch.dtype, n: int = 2048, seconds: float = 0.5) -> floa
     return count * 2 * n**3 / (time.perf_counter() - start)
 
 
+def micro_batch(batch: int, T: int, vocab: int) -> int:
+    """Sequences per forward pass as the imported trainer splits a step: its micro-batch rule where it has one
+    (train.loop.sequences_per_pass: logits of a pass within 16 MiB), else the whole batch (its default before)."""
+    try:
+        from train.loop import sequences_per_pass
+    except ImportError:
+        return batch
+    fit = min(batch, sequences_per_pass(T, vocab))
+    return max(d for d in range(1, fit + 1) if batch % d == 0)
+
+
 def train_throughput(size: str, bf16: bool, batch: int, steps: int, vocab: int = 8192, compile_: bool = False) -> dict:
     """Median tokens/s of `steps` training steps, and the median peak matmul rate measured between them (so both
     rates see the same machine load). Model and optimiser come from the trainer's own `build` (as shipped: fused
@@ -52,10 +65,13 @@ def train_throughput(size: str, bf16: bool, batch: int, steps: int, vocab: int =
     x = torch.randint(0, vocab, (batch, T))
     y = torch.randint(0, vocab, (batch, T))
 
+    micro = micro_batch(batch, T, vocab)
+
     def step():
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            _, loss = net(x, y)
-        loss.backward()
+        for m in range(0, batch, micro):  # the trainer's micro-batches, their gradients summed
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+                _, loss = net(x[m : m + micro], y[m : m + micro])
+            (loss * micro / batch).backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
@@ -86,6 +102,12 @@ def main():
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    try:  # the allocator setting the trainer makes before its first step, where it has one
+        from train.files import keep_freed_memory
+    except ImportError:
+        pass
+    else:
+        keep_freed_memory()
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.1f}")
     print("| size | params | dtype | tokens/s | model GFLOP/s | peak matmul GFLOP/s | MFU |")
