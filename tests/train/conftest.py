@@ -75,6 +75,8 @@ def web_docs(limit: int = 40) -> list[dict]:
     site = sysconfig.get_paths()["purelib"]
     for path in sorted(glob.glob(os.path.join(site, "*.dist-info", "METADATA"))):
         meta = email.message_from_bytes(Path(path).read_bytes())
+        if meta.get("Name") == "curate":  # our own README: the test data would move with every edit of the docs
+            continue
         body = meta.get_payload()
         if not isinstance(body, str) or len(body) < 2000 or len(docs) >= limit:
             continue
@@ -160,12 +162,12 @@ def tiny_config(runs: dict[str, Path], cache_dir: Path, **overrides) -> dict:
     return raw
 
 
-SHORT_RUN_STEPS = 150
+SHORT_RUN_STEPS = 300  # at 150 the 0.13M model was within 0.01 nats of the unigram loss on a fresh venv's data
 
 
 @pytest.fixture(scope="session")
 def short_run(runs, cache_dir, tmp_path_factory):
-    """The shipped pipelines/mix.yaml, pointed at the fixture runs and shrunk to a 0.13M model and 150 steps:
+    """The shipped pipelines/mix.yaml, pointed at the fixture runs and shrunk to a 0.13M model and 300 steps:
     (config, out_dir, metric rows). Several tests read this one run."""
     from train.config import load_config
     from train.loop import train_run
@@ -182,9 +184,9 @@ def short_run(runs, cache_dir, tmp_path_factory):
         f"tokens={SHORT_RUN_STEPS * 8 * 64}",
         "batch_size=8",
         "warmup=0.1",
-        "eval_interval=50",
+        "eval_interval=100",
         "eval_tokens=4096",
-        "checkpoint_interval=50",
+        "checkpoint_interval=100",
         "threads=1",
         f"cache_dir={cache_dir}",
     ]

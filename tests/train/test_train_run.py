@@ -17,7 +17,7 @@ def test_metrics_parquet_has_the_documented_columns(short_run):
     assert table.to_pylist() == rows
     assert set(table.column("split").to_pylist()) == {"unigram", "train", "val"}
     val_steps = sorted({r["step"] for r in rows if r["split"] == "val"})
-    assert val_steps == [50, 100, 150]  # every eval_interval and the end
+    assert val_steps == [100, 200, 300]  # every eval_interval and the end
     for step in val_steps:
         assert {r["source"] for r in rows if r["split"] == "val" and r["step"] == step} == {"web", "books", "code"}
     assert {r["step"] for r in rows if r["split"] == "train"} == set(range(1, config.steps + 1))
@@ -26,8 +26,8 @@ def test_metrics_parquet_has_the_documented_columns(short_run):
 def test_per_source_val_loss_beats_the_unigram_baseline(short_run):
     _, _out, rows = short_run
     unigram = {r["source"]: r["loss"] for r in rows if r["split"] == "unigram"}
-    final = {r["source"]: r["loss"] for r in rows if r["split"] == "val" and r["step"] == 150}
-    first = {r["source"]: r["loss"] for r in rows if r["split"] == "val" and r["step"] == 50}
+    final = {r["source"]: r["loss"] for r in rows if r["split"] == "val" and r["step"] == 300}
+    first = {r["source"]: r["loss"] for r in rows if r["split"] == "val" and r["step"] == 100}
     for source in ("web", "books", "code"):
         assert final[source] < unigram[source] - 0.1, (source, final[source], unigram[source])
         assert final[source] < first[source]
