@@ -80,8 +80,8 @@ class SweepConfig:
     stack: bool = False
     """Train runs that differ only in seed and weights together, as one stacked model per worker (batched matmuls,
     train/batched.py), instead of one run after another in each worker. Off by default: at the 1m sweep shape on
-    2 CPU cores one run at a time was 1.12x faster (benches/train_sweep.py), as compute, not per-step overhead,
-    bounds those steps; stacking is for many tiny models, where the per-step overhead is what costs."""
+    2 CPU cores one run at a time was 1.12x faster (benches/results/train_sweep_designs.json), as compute, not
+    per-step overhead, bounds those steps; stacking is for many tiny models, where the per-step overhead costs."""
     arms: list[ArmConfig] = field(default_factory=list)
     """Curation arms: each a name and per-source `where` conditions on the training documents (train/arms.py)."""
     grids: list[GridConfig] = field(default_factory=list)
