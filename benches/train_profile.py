@@ -17,6 +17,7 @@ sampling, bookkeeping, autograd's own work), in milliseconds per step.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib.util
 import json
 import os
@@ -33,7 +34,7 @@ from torch.profiler import ProfilerActivity, profile
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from train.config import ModelConfig, TrainConfig, parse  # noqa: E402
+from train.config import TrainConfig, parse  # noqa: E402
 from train.data import MixtureSampler, Shards  # noqa: E402
 from train.loop import Dist, _batch_split, build, train_step  # noqa: E402
 
@@ -50,7 +51,7 @@ def ours(threads: int, compile_: bool, tokens: np.ndarray):
     cfg = parse(TrainConfig, {"mix": {"sources": [{"run": "unused"}]}, "lr": 1e-3, "weight_decay": 0.1, "beta2": 0.99,
                               "batch_size": B, "model": {"n_layer": 4, "n_head": 4, "n_embd": 128, "block_size": T},
                               "compile": compile_, "threads": threads})
-    model_cfg = ModelConfig(size="test", n_layer=4, n_head=4, n_embd=128, block_size=T, vocab_size=V)
+    model_cfg = dataclasses.replace(cfg.model, vocab_size=V)
     model, optimizer = build(cfg, model_cfg)
     net = torch.compile(model) if compile_ else model
     sampler = MixtureSampler([Shards("text", 1.0, tokens, tokens[: T * 4])], T, B, seed=1)

@@ -42,15 +42,15 @@ def peak_matmul(dtype: torch.dtype, n: int = 2048, seconds: float = 0.5) -> floa
     return count * 2 * n**3 / (time.perf_counter() - start)
 
 
-def micro_batch(batch: int, T: int, vocab: int) -> int:
-    """Sequences per forward pass as the imported trainer splits a step: its micro-batch rule where it has one
-    (train.loop.sequences_per_pass: logits of a pass within 16 MiB), else the whole batch (its default before)."""
+def micro_batch(train_cfg: TrainConfig, vocab: int) -> int:
+    """Sequences per forward pass as the imported trainer splits a step (its own `_batch_split`; before the
+    micro-batch rule it took no vocabulary and returned the whole batch)."""
+    from train.loop import _batch_split
+
     try:
-        from train.loop import sequences_per_pass
-    except ImportError:
-        return batch
-    fit = min(batch, sequences_per_pass(T, vocab))
-    return max(d for d in range(1, fit + 1) if batch % d == 0)
+        return _batch_split(train_cfg, 1, vocab=vocab)[1]
+    except TypeError:
+        return _batch_split(train_cfg, 1)[1]
 
 
 def train_throughput(size: str, bf16: bool, batch: int, steps: int, vocab: int = 8192, compile_: bool = False) -> dict:
@@ -58,14 +58,15 @@ def train_throughput(size: str, bf16: bool, batch: int, steps: int, vocab: int =
     rates see the same machine load). Model and optimiser come from the trainer's own `build` (as shipped: fused
     AdamW where torch has it)."""
     cfg = ModelConfig(size=size, **SIZES[size], vocab_size=vocab)
-    train_cfg = parse(TrainConfig, {"mix": {"sources": [{"run": "unused"}]}, "lr": 1e-4, "weight_decay": 0.1})
+    train_cfg = parse(TrainConfig, {"mix": {"sources": [{"run": "unused"}]}, "lr": 1e-4, "weight_decay": 0.1,
+                                    "batch_size": batch, "model": {"size": size}})
     model, optimizer = build(train_cfg, cfg)
     net = torch.compile(model) if compile_ else model
     T = cfg.block_size
     x = torch.randint(0, vocab, (batch, T))
     y = torch.randint(0, vocab, (batch, T))
 
-    micro = micro_batch(batch, T, vocab)
+    micro = micro_batch(train_cfg, vocab)
 
     def step():
         for m in range(0, batch, micro):  # the trainer's micro-batches, their gradients summed

@@ -43,7 +43,7 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, queue)) as pool:
         futures = {}
         for group in groups(jobs, workers) if stack else [[job] for job in jobs]:
-            if len(group) == 1 and (not stack or (group[0][2] / "ckpt.pt").is_file()):
+            if len(group) == 1:  # nothing to stack it with (or resuming from its checkpoint): the plain train_run
                 futures[pool.submit(_train_one, *group[0])] = [group[0][0]]
             else:
                 futures[pool.submit(_train_group, group)] = [name for name, _, _ in group]
