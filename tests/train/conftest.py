@@ -14,6 +14,7 @@ import email
 import glob
 import importlib.util
 import os
+import re
 import sysconfig
 from pathlib import Path
 
@@ -70,12 +71,45 @@ def books_docs() -> list[dict]:
     return docs
 
 
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(root: str = "curate", extras: tuple[str, ...] = ("dev", "ray")) -> set[str]:
+    """Canonical names of the distributions `pip install -e '.[dev,ray]'` brings in, `root` left out. What else an
+    interpreter has installed differs from machine to machine (CI's image holds awscli, a fresh venv does not), so
+    test data read from installed packages is read from these only: the same text wherever the tests run."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+
+    seen, todo = set(), [(root, extras)]
+    while todo:
+        name, wanted = todo.pop()
+        try:
+            requires = metadata.requires(name) or []
+        except metadata.PackageNotFoundError:
+            continue
+        for line in requires:
+            req = Requirement(line)
+            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ("", *wanted)):
+                continue
+            key = _canonical(req.name)
+            if key == _canonical(root):  # curate[train,hf] inside dev: the same distribution, more extras
+                todo.append((root, tuple(req.extras)))
+            elif key not in seen:
+                seen.add(key)
+                todo.append((req.name, tuple(req.extras)))
+    return seen
+
+
 def web_docs(limit: int = 40) -> list[dict]:
     docs = []
     site = sysconfig.get_paths()["purelib"]
+    wanted = dependency_closure()  # never curate's own README: the test data would move with every edit of the docs
     for path in sorted(glob.glob(os.path.join(site, "*.dist-info", "METADATA"))):
         meta = email.message_from_bytes(Path(path).read_bytes())
-        if meta.get("Name") == "curate":  # our own README: the test data would move with every edit of the docs
+        if _canonical(meta.get("Name", "")) not in wanted:
             continue
         body = meta.get_payload()
         if not isinstance(body, str) or len(body) < 2000 or len(docs) >= limit:
