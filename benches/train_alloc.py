@@ -35,7 +35,7 @@ import json, resource, sys, time, torch
 sys.path.insert(0, {repo!r})
 from train.config import ModelConfig
 from train.files import keep_freed_memory
-from train.loop import sequences_per_pass
+from train.loop import micro_batch
 from train.model import GPT
 micro, keep, threads, steps, dtype = {micro}, {keep}, {threads}, {steps}, {dtype!r}
 if keep:
@@ -43,8 +43,8 @@ if keep:
 torch.set_num_threads(threads)
 torch.manual_seed(0)
 B, T, V = 16, 256, 8192
-if micro == 0:  # the shipped rule, micro_batch_size 0 (16 is a power of two: every count up to it that fits divides)
-    micro = min(B, sequences_per_pass(T, V))
+if micro == 0:  # the shipped rule (micro_batch_size 0)
+    micro = micro_batch(B, T, V)
 model = GPT(ModelConfig(n_layer=2, n_head=3, n_embd=96, block_size=T, vocab_size=V))
 opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
 x, y = torch.randint(0, V, (B, T)), torch.randint(0, V, (B, T))

@@ -34,9 +34,9 @@ from torch.profiler import ProfilerActivity, profile
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from train.config import TrainConfig, parse  # noqa: E402
-from train.data import MixtureSampler, Shards  # noqa: E402
-from train.loop import Dist, _batch_split, build, train_step  # noqa: E402
+from train.config import TrainConfig, parse
+from train.data import MixtureSampler, Shards
+from train.loop import Dist, _batch_split, build, train_step
 
 B, T, V = 12, 64, 512
 CATEGORIES = {

@@ -347,17 +347,22 @@ def sequences_per_pass(block_size: int, vocab: int) -> int:
     return max(1, LOGITS_PER_PASS // (block_size * vocab))
 
 
+def micro_batch(per_rank: int, block_size: int, vocab: int, models: int = 1) -> int:
+    """The largest divisor of `per_rank` sequences whose logits, over `models` stacked models, fit LOGITS_PER_PASS;
+    at least 1."""
+    fit = sequences_per_pass(block_size, vocab) // models
+    return max((d for d in range(1, min(fit, per_rank) + 1) if per_rank % d == 0), default=1)
+
+
 def _batch_split(config: TrainConfig, world: int, *, vocab: int, models: int = 1) -> tuple[int, int]:
-    """Sequences per process and per forward pass (the micro-batch). Unless micro_batch_size is set, the largest
-    divisor of the per-process batch whose logits, over `models` stacked models, fit LOGITS_PER_PASS."""
+    """Sequences per process and per forward pass: micro_batch_size, or when it is 0 `micro_batch`'s rule."""
     if config.batch_size % world:
         raise ConfigError("batch_size", f"{config.batch_size} does not split over {world} processes")
     per_rank = config.batch_size // world
     if config.micro_batch_size:
         micro = min(config.micro_batch_size, per_rank)
     else:
-        fit = sequences_per_pass(config.model.block_size, vocab) // models
-        micro = max((d for d in range(1, min(fit, per_rank) + 1) if per_rank % d == 0), default=1)
+        micro = micro_batch(per_rank, config.model.block_size, vocab, models)
     if per_rank % micro:
         raise ConfigError("micro_batch_size", f"{micro} must divide the {per_rank} sequences per process")
     return per_rank, micro

@@ -11,16 +11,19 @@ from __future__ import annotations
 
 import ast
 import email
+import functools
 import glob
 import importlib.util
 import os
-import re
 import sysconfig
+from importlib import metadata
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
 SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("url", pa.string()),
                     ("lang", pa.string()), ("lang_score", pa.float32()), ("input_file", pa.string()),
@@ -71,19 +74,13 @@ def books_docs() -> list[dict]:
     return docs
 
 
-def _canonical(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def dependency_closure(root: str = "curate", extras: tuple[str, ...] = ("dev", "ray")) -> set[str]:
+@functools.cache
+def dependency_closure(root: str = "curate", extras: tuple[str, ...] = ("dev", "ray")) -> frozenset[str]:
     """Canonical names of the distributions `pip install -e '.[dev,ray]'` brings in, `root` left out. What else an
     interpreter has installed differs from machine to machine (CI's image holds awscli, a fresh venv does not), so
     test data read from installed packages is read from these only: the same text wherever the tests run."""
-    from importlib import metadata
-
-    from packaging.requirements import Requirement
-
-    seen, todo = set(), [(root, extras)]
+    todo = [(root, tuple(extras))]
+    expanded = {(canonicalize_name(root), frozenset(extras))}  # a distribution again with other extras: more deps
     while todo:
         name, wanted = todo.pop()
         try:
@@ -94,13 +91,11 @@ def dependency_closure(root: str = "curate", extras: tuple[str, ...] = ("dev", "
             req = Requirement(line)
             if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ("", *wanted)):
                 continue
-            key = _canonical(req.name)
-            if key == _canonical(root):  # curate[train,hf] inside dev: the same distribution, more extras
-                todo.append((root, tuple(req.extras)))
-            elif key not in seen:
-                seen.add(key)
+            state = (canonicalize_name(req.name), frozenset(req.extras))
+            if state not in expanded:
+                expanded.add(state)
                 todo.append((req.name, tuple(req.extras)))
-    return seen
+    return frozenset(name for name, _ in expanded) - {canonicalize_name(root)}
 
 
 def web_docs(limit: int = 40) -> list[dict]:
@@ -109,7 +104,7 @@ def web_docs(limit: int = 40) -> list[dict]:
     wanted = dependency_closure()  # never curate's own README: the test data would move with every edit of the docs
     for path in sorted(glob.glob(os.path.join(site, "*.dist-info", "METADATA"))):
         meta = email.message_from_bytes(Path(path).read_bytes())
-        if _canonical(meta.get("Name", "")) not in wanted:
+        if canonicalize_name(meta.get("Name", "")) not in wanted:
             continue
         body = meta.get_payload()
         if not isinstance(body, str) or len(body) < 2000 or len(docs) >= limit:

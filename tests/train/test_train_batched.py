@@ -1,8 +1,13 @@
 """Runs of a sweep trained together (stacked weights, batched matmuls) compute what each computes alone."""
 
+import json
+
 import pyarrow.parquet as pq
+import yaml
+from click.testing import CliRunner
 
 from train.batched import compatible_key, train_together
+from train.cli import main
 from train.config import TrainConfig, parse
 from train.data import prepare
 from train.loop import train_run
@@ -61,13 +66,6 @@ def test_groups_stack_no_more_runs_than_keep_logits_off_mmap(tiny_raw, tmp_path)
 def test_a_sweep_with_stack_true_trains_its_runs_as_one_stacked_model(tiny_raw, tmp_path):
     """`stack: true` in the sweep YAML sends compatible runs through train_together (the default trains them one
     after another); every run still gets its own finished directory."""
-    import json
-
-    import yaml
-    from click.testing import CliRunner
-
-    from train.cli import main
-
     train = tiny_raw(tokens=6 * 8 * 64, eval_interval=0, eval_tokens=2048, checkpoint_interval=0, log_interval=3)
     sweep = {"train": train, "mixtures": {"kind": "list", "weights": [[1, 0, 0], [0.5, 0.5, 0], [0.2, 0.3, 0.5]]},
              "seeds": [1], "workers": 1, "stack": True}
