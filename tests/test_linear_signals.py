@@ -1,8 +1,10 @@
 """Signals rewritten to be linear in the text give what their plain definitions give.
 
-Each fast signal is compared with a direct, slow transcription of its definition on small real texts, in the shapes
-that made the old code quadratic: one long line, no white space at all, many hits. (benches/adversarial.py measures
-the speed; tests never time anything.)"""
+Expected values are worked by hand from each signal's documented rules, or built from the parts of the test text
+(which notes are removed, which addresses were planted). On long real texts, in the shapes that made the old code
+quadratic (one long line, no white space at all, many hits), ``garbage_frac`` is compared with a token-by-token
+transcription of its rules that uses none of the module's patterns. (benches/adversarial.py measures the speed; tests
+never time anything.)"""
 
 from __future__ import annotations
 
@@ -34,87 +36,122 @@ def shapes(text: str) -> dict[str, str]:
     }
 
 
+SEPARATORS = " \n\t"  # garbage_frac's docstring: a hit counts once per token cut at space, newline or tab
+ALLOWED_PUNCT = set("'’-.,;:!?()\"“”‘")  # prose punctuation: never a symbol
+
+
+def is_symbol(c: str) -> bool:
+    """Neither a word character (Python's docs: ``str.isalnum()`` or ``_``), white space, nor allowed punctuation."""
+    return not (c.isalnum() or c == "_" or c.isspace() or c in ALLOWED_PUNCT)
+
+
+def is_garbage_token(token: str) -> bool:
+    """The three rules of the docstring, read character by character: a U+FFFD or a C0 control character other than
+    tab, newline and CR (or DEL); three symbols in a row; a run of digits with a letter on both sides."""
+    if any(c == "\ufffd" or c == "\x7f" or (ord(c) < 32 and c not in "\t\n\r") for c in token):
+        return True
+    if any(all(is_symbol(c) for c in token[i : i + 3]) for i in range(len(token) - 2)):
+        return True
+    i = 0
+    while i < len(token):
+        if token[i].isdecimal():
+            j = i
+            while j < len(token) and token[j].isdecimal():
+                j += 1
+            if 0 < i and j < len(token) and token[i - 1].isalpha() and token[j].isalpha():
+                return True
+            i = j
+        else:
+            i += 1
+    return False
+
+
 def garbage_frac_by_definition(text: str) -> float:
-    """The definition: distinct tokens (cut at space, newline, tab) holding a hit, over white-space words."""
+    """Tokens (cut at space, newline, tab) breaking a rule, over white-space words: token by token, no regex."""
     n = len(text.split())
-    if not n:
-        return 0.0
-
-    def start(i):  # the token's first character: one past the last separator before i
-        return max(text.rfind(" ", 0, i), text.rfind("\n", 0, i), text.rfind("\t", 0, i))
-
-    hits = {start(m.start()) for m in books._BAD.finditer(text)} | {
-        start(m.start()) for m in books._SYMBOLS.finditer(text)
-    }
-    for m in books._DIGITS.finditer(text):
-        i, j = m.start(), m.end()
-        if 0 < i and j < len(text) and text[i - 1].isalpha() and text[j].isalpha():
-            hits.add(start(i))
-    return min(len(hits) / n, 1.0)
+    tokens = [text]
+    for sep in SEPARATORS:
+        tokens = [part for t in tokens for part in t.split(sep)]
+    return min(sum(map(is_garbage_token, tokens)) / n, 1.0) if n else 0.0
 
 
-@pytest.mark.parametrize("shape", ["as is", "one line", "tabs only", "no white space"])
-def test_garbage_frac_matches_its_definition_on_long_lines(shape):
-    for text in (shapes(ocr_damaged(BOTCHAN))[shape], shapes(BOTCHAN)[shape]):
-        assert books.garbage_frac(text) == pytest.approx(garbage_frac_by_definition(text), abs=0)
-    assert books.garbage_frac(shapes(ocr_damaged(BOTCHAN))[shape]) > 0  # the damage is seen in every shape
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("He l0ved the ~#^ sea\ufffd and 1984 too", 3 / 8),  # l0ved, ~#^, sea\ufffd; 1984 stands alone: clean
+        ("He\tl0ved\tthe\t~#^\tsea\ufffd\tand\t1984\ttoo", 3 / 8),  # tabs cut tokens as spaces do
+        ("ab1cd\n\nef@@@\x07gh x", 2 / 3),  # two hits in one token count once
+        ("Hel0vedthe~#^sea\ufffdand1984too", 1.0),  # one token, one word
+        ("It's (so) “fine”, isn't it -- yes... 3 cats.", 0.0),  # allowed punctuation; digits not between letters
+        ("", 0.0),
+    ],
+)
+def test_garbage_frac_known_values(text, expected):
+    """Worked by hand from the rules in the docstring."""
+    assert books.garbage_frac(text) == pytest.approx(expected)
+    assert garbage_frac_by_definition(text) == pytest.approx(expected)  # the reference agrees with the hand count
 
 
-def drop_notes_by_definition(body: str) -> tuple[str, int]:
-    """Transcriber's notes removed one at a time, rescanning the text after each cut."""
-    removed = pos = 0
-    while m := books._NOTE.search(body, pos):
-        bracket = body[m.start() : m.end()].lstrip().startswith("[")
-        end = body.find("]", m.end()) + 1 if bracket else 0
-        if end > 0 and body[end : end + 1] == "\n":
-            end += 1
-        if end <= 0:
-            blank = re.search(r"\n[ \t\r]*\n", body[m.end() :])
-            end = m.end() + blank.end() if blank else len(body)
-        if end - m.start() > books.MAX_NOTE_CHARS:
-            pos = m.end()
-            continue
-        removed += end - m.start()
-        body = body[: m.start()] + body[end:]
-        pos = m.start()
-    return body, removed
+NOTE = "[Transcriber's Note: obvious printer's errors have been corrected.]"  # removed with the newline after "]"
+NOTE_PARAGRAPH = "Transcriber's Notes\nThe spelling of the original is kept."  # removed through the blank line
+TOO_LONG = [
+    "[Transcriber's note: " + "a long list of changes " * 300 + "]",  # its "]" lies past MAX_NOTE_CHARS: kept
+    "Transcribers Note: " + "x" * 6000,  # a paragraph too long to be a note: kept
+]
 
 
-def test_transcribers_notes_removed_as_by_definition():
+def test_transcribers_notes_removed_on_a_long_book():
+    """The expected text is built from the parts: each note either goes (with the newline after a bracket, or the
+    blank line after a paragraph) or stays, as the module docstring says."""
     lines = BOTCHAN.splitlines()
     paras = ["\n".join(lines[i : i + 8]) for i in range(0, len(lines), 8)]
-    notes = [
-        "[Transcriber's Note: obvious printer's errors have been corrected.]",
-        "Transcriber's Notes\nThe spelling of the original is kept.",
-        "[Transcriber's note: " + "a long list of changes " * 300 + "]",  # longer than MAX_NOTE_CHARS: kept
-        "Transcribers Note: " + "x" * 6000,  # a paragraph too long to be a note: kept
-        "[Transcriber's Note: never closed",
-    ]
-    body = "\n\n".join(p + ("\n\n" + notes[i % len(notes)] if i % 3 == 0 else "") for i, p in enumerate(paras))
-    body += "\n\n[Transcriber's Note: at the very end]"
-    got = books._drop_notes(body)
-    assert got == drop_notes_by_definition(body)
-    assert got[0].count("printer's errors") < body.count("printer's errors") and "a long list of changes" in got[0]
-    assert len(paras) > 50 and got[1] > 1000
+    notes = [NOTE, NOTE_PARAGRAPH, *TOO_LONG]
+    body, expected, removed = paras[0], paras[0], 0
+    for i, para in enumerate(paras[1:]):
+        note = notes[i % len(notes)] if i % 3 == 0 else None
+        body += ("\n\n" + note if note else "") + "\n\n" + para
+        if note == NOTE:
+            expected, removed = expected + "\n\n\n" + para, removed + len(NOTE) + 1
+        elif note == NOTE_PARAGRAPH:
+            expected, removed = expected + "\n\n" + para, removed + len(NOTE_PARAGRAPH) + 2
+        else:
+            expected += ("\n\n" + note if note else "") + "\n\n" + para
+    last = "[Transcriber's Note: at the very end]"
+    body, expected, removed = body + "\n\n" + last, expected + "\n\n", removed + len(last)
+    assert len(paras) > 50 and removed > 500
+    assert books._drop_notes(body) == (expected, removed)
 
 
-EMAIL_PUBLISHED = re.compile(pii.EMAIL.pattern.replace(r"(?=[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@)", "", 1))
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("Text.\n\n[Transcriber's Note: never closed\n\nMore.", "Text.\n\nMore."),  # no "]": to the blank line
+        ("Text.\n  [ TRANSCRIBERS' NOTE: fixed.]\nMore.", "Text.\nMore."),  # indent, case, apostrophe after s
+        ("Text.\nTranscriber's Note\nfixed.", "Text.\n"),  # no blank line after: to the end
+        ("Text. Transcriber's Note: not at a line start.\n\nMore.", None),  # kept
+        ("Text.\n\nTranscriber's Notebook, by hand.\n\nMore.", None),  # not the word "Note(s)": kept
+    ],
+)
+def test_transcribers_notes_worked_examples(body, expected):
+    expected = body if expected is None else expected
+    assert books._drop_notes(body) == (expected, len(body) - len(expected))
 
 
-def test_email_pattern_finds_what_the_published_one_finds():
-    """Same addresses as the pattern without the 64-character guard, wherever the local part is RFC-sized."""
-    assert EMAIL_PUBLISHED.pattern != pii.EMAIL.pattern
-    addresses = ["jane.doe@example.org", "a-b+tag@mail.example.co.uk", "x@[192.0.2.1]", "first.last@sub-d.example"]
-    texts = [
-        " ".join(f"{w} {addresses[i % len(addresses)]}" if i % 40 == 0 else w for i, w in enumerate(BOTCHAN.split())),
-        "contact:" + ",".join(addresses) + ";" + "word-" * 200 + "@" + "a." * 50,
-        re.sub(r"\s+", "", BOTCHAN[:3000]) + addresses[0],
-        "ab-" * 500 + "x@example.org",  # a long run of address characters: only its last 64 can be a local part
-    ]
-    for text in texts:
-        new = [(m.group(0), m.end()) for m in pii.EMAIL.finditer(text)]
-        old = [(m.group(0), m.end()) for m in EMAIL_PUBLISHED.finditer(text)]
-        assert [e for _, e in new] == [e for _, e in old]  # every address ends where it did
-        for (a, _), (b, _) in zip(new, old):
-            assert a == b or (len(b) > len(a) and b.endswith(a) and len(a.split("@")[0]) <= 64)
-    assert len(list(pii.EMAIL.finditer(texts[0]))) >= len(BOTCHAN.split()) // 40
+PLANTED = ["jane.doe@example.org", "a-b+tag@mail.example.co.uk", "x@[192.0.2.1]", "first.last@sub-d.example"]
+
+
+def test_email_pattern_finds_every_planted_address_and_only_those():
+    """Addresses planted in real prose, in one long line and in text without white space are found whole, in order;
+    where the local part would be longer than RFC 5321's 64 characters, the match is its last 64 (worked by hand)."""
+    words = BOTCHAN.split()
+    planted = [PLANTED[i // 40 % len(PLANTED)] for i in range(0, len(words), 40)]
+    prose = " ".join(f"{w} {PLANTED[i // 40 % len(PLANTED)]}" if i % 40 == 0 else w for i, w in enumerate(words))
+    assert [m.group(0) for m in pii.EMAIL.finditer(prose)] == planted
+    assert [m.group(0) for m in pii.EMAIL.finditer(prose.replace(" ", "\t"))] == planted
+    squeezed = re.sub(r"\s+", "", BOTCHAN[:3000]) + ", " + PLANTED[0]
+    assert [m.group(0) for m in pii.EMAIL.finditer(squeezed)] == [PLANTED[0]]
+    listed = "contact:" + ",".join(PLANTED) + ";" + "word-" * 200 + "@" + "a." * 50
+    # "word-" * 200 + "@": the match starts at the last word boundary within 64 characters of the "@": 61 characters
+    assert [m.group(0) for m in pii.EMAIL.finditer(listed)] == PLANTED + ["-" + "word-" * 12 + "@" + "a." * 49 + "a"]
+    # 1,500 characters of "ab-" then "x": the last 64 are 21 "ab-" and the "x"
+    assert [m.group(0) for m in pii.EMAIL.finditer("ab-" * 500 + "x@example.org")] == ["ab-" * 21 + "x@example.org"]
