@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from datatrove.data import Document
+from datatrove.pipeline.filters import FineWebQualityFilter
 from datatrove.pipeline.filters.gopher_repetition_filter import find_top_duplicate, get_n_grams
 from datatrove.utils.text import split_into_sentences, split_into_words
 
@@ -162,8 +164,12 @@ def test_alpha_ratio_over_words_ignores_detached_punctuation():
 def test_quality_signals_follow_datatrove_on_english():
     text = "- one item...\n- two items\n# heading\nThe end of the story, with a twist."
     s = quality_signals(text)
+    # counted by hand (spaCy's tokenizer gives the same 19): - one item ... - two items # heading The end of the
+    # story , with a twist .  -> 19 tokens, 6 of them punctuation only, 13 words of 48 letters
+    assert s["word_count"] == 13 and s["mean_word_length"] == pytest.approx(48 / 13)
+    assert s["hash_word_ratio"] == pytest.approx(1 / 19) and s["ellipsis_word_ratio"] == pytest.approx(1 / 19)
+    assert s["alpha_tokens_frac"] == pytest.approx(13 / 19) and s["alpha_words_frac"] == 1.0
     assert s["bullet_lines_frac"] == 0.5 and s["ellipsis_lines_frac"] == 0.25
-    assert s["hash_word_ratio"] == 1 / len(split_tokens(text))
     assert s["stop_words"] == 3  # the, of, with ("The" counts as "the" only once: datatrove is case-sensitive)
 
 
@@ -192,8 +198,43 @@ def test_terminal_punctuation_of_other_scripts():
     assert not ends_in_terminal_punct("They are endowed with reason...")
 
 
-def test_fineweb_signals_on_real_prose():
-    text = (BOOKS / "areopagitica.txt").read_text()[:20_000]
+def test_fineweb_signals_worked_by_hand():
+    text = (
+        "A short line.\n"  # 13 characters, ends in a stop
+        "This second line is long enough, and it ends with a stop.\n"  # 57
+        "- a list item\n"  # 13
+        "- a list item\n"  # 13, a repeat
+        "no stop here at all in this one"  # 31
+    )
     s = fineweb_signals(text)
-    assert s["lines"] > 100 and 0 < s["line_punct_ratio"] < 1 and s["list_ratio"] < 0.3
+    assert s["lines"] == 5 and s["line_punct_ratio"] == 2 / 5 and s["short_line_ratio"] == 3 / 5
+    assert s["char_dup_ratio"] == pytest.approx(13 / 127)  # the repeated line over 127 characters without newlines
+    assert s["list_ratio"] == pytest.approx(4 / 34)  # 4 newlines; 4 + 14 + 4 + 4 + 8 tokens, as spaCy counts them
     assert fineweb_signals("\n \n")["lines"] == 0
+
+
+def _fineweb_drops(text: str, **thresholds) -> bool | str:
+    """datatrove's FineWebQualityFilter with every rule off but the ones given: its drop reason, or False."""
+    off = {"line_punct_thr": 0.0, "short_line_thr": 1.0, "char_duplicates_ratio": 1.0, "new_line_ratio": 1e9}
+    verdict = FineWebQualityFilter(**{**off, **thresholds}).filter(Document(text=text, id="x"))
+    return False if verdict is True else verdict[1]
+
+
+def test_fineweb_signals_equal_datatrove_on_real_prose():
+    """On 20,000 characters of Areopagitica (six lines of it repeated), datatrove's own filter drops the text at a threshold just past each of
+    our values and keeps it just short of it: the same ratios. The list ratio divides by spaCy's token count, which
+    ours matches within 1%."""
+    prose = (BOOKS / "areopagitica.txt").read_text()[:20_000]
+    text = prose + "\n" + "\n".join(prose.splitlines()[40:46])  # six lines again: some characters are repeats
+    s = fineweb_signals(text)
+    for rule, key, side in [
+        ("line_punct_thr", "line_punct_ratio", -1),
+        ("short_line_thr", "short_line_ratio", 1),
+        ("char_duplicates_ratio", "char_dup_ratio", 1),
+    ]:
+        value, eps = s[key], 1e-9
+        assert _fineweb_drops(text, **{rule: value - side * eps}) == key, rule
+        assert _fineweb_drops(text, **{rule: value + side * eps}) is False, rule
+    assert _fineweb_drops(text, new_line_ratio=s["list_ratio"] * 0.99) == "list_ratio"
+    assert _fineweb_drops(text, new_line_ratio=s["list_ratio"] * 1.01) is False
+    assert s["lines"] > 100 and s["char_dup_ratio"] > 0  # every rule had something to count
