@@ -153,7 +153,14 @@ def _fields_of(model: type[BaseModel], loc: tuple) -> list[str]:
 
 
 def _explain(e: ValidationError, model: type[BaseModel], prefix: tuple, lines: dict, where: str) -> ConfigError:
-    err = e.errors()[0]
+    """Every validation error, one a line, each with its YAML line: fixing the first alone may not be the fix."""
+    found = [_one_error(err, model, prefix, lines, where) for err in e.errors()]
+    (loc, first), rest = found[0], found[1:]
+    return ConfigError("\n".join([first, *(f"{at}: {msg}" for at, msg in rest)]), loc)
+
+
+def _one_error(err: dict, model: type[BaseModel], prefix: tuple, lines: dict, where: str) -> tuple[str, str]:
+    """(file:line, "dotted.key: message") of one pydantic error."""
     loc = tuple(err["loc"])
     dotted = ".".join(str(p) for p in prefix + loc) or "(top level)"
     msg = err["msg"]
@@ -161,9 +168,8 @@ def _explain(e: ValidationError, model: type[BaseModel], prefix: tuple, lines: d
         msg = f"unknown key {loc[-1]!r}{nearest(str(loc[-1]), _fields_of(model, loc[:-1]))}"
     elif "input" in err and err["type"] != "missing":
         msg += f", got {err['input']!r}"
-    more = f" (and {len(e.errors()) - 1} more)" if len(e.errors()) > 1 else ""
     line = _line(lines, prefix + loc)
-    return ConfigError(f"{dotted}: {msg}{more}", f"{where}:{line}" if line else where)
+    return (f"{where}:{line}" if line else where), f"{dotted}: {msg}"
 
 
 # -- --set key=value --------------------------------------------------------------------------------------------------
