@@ -6,14 +6,29 @@ Views are defined with ``union_by_name`` so runs whose steps add different signa
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
 from pathlib import Path
 
 from curate.errors import ConfigError
 
 
-def _glob_list(paths: list[str]) -> str:
-    return "[" + ", ".join("'" + p.replace("'", "''") + "'" for p in paths) + "]"
+def _lit(s: str) -> str:
+    return "'" + s.replace("'", "''") + "'"
+
+
+def _view_sql(con, globs: list[tuple[str, str]]) -> str:
+    """The union of every run's files, each row with its ``run`` (the run directory, as in the ``runs`` table), so
+    two runs queried together can be told apart; a ``run`` column of the files themselves is kept as it is."""
+    if not globs:
+        return "SELECT * FROM (SELECT NULL::VARCHAR AS id, NULL::VARCHAR AS run) WHERE false"
+    selects = []
+    for run, glob in globs:
+        source = f"read_parquet({_lit(glob)}, union_by_name = true, filename = 'shard')"
+        names = {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()}
+        selects.append(f"SELECT *{'' if 'run' in names else f', {_lit(run)} AS run'} FROM {source}")
+    return " UNION ALL BY NAME ".join(selects)
 
 
 def connect(run_dirs: list[str | Path]):
@@ -28,22 +43,16 @@ def connect(run_dirs: list[str | Path]):
     # https:// or s3:// path. Locked, so no query can turn it back on.
     con = duckdb.connect(":memory:", config={"autoinstall_known_extensions": False, "autoload_known_extensions": False})
     con.execute("SET enable_progress_bar = false")
-    parts = {"docs": [], "rejects": [], "stats": []}
+    parts: dict[str, list[tuple[str, str]]] = {"docs": [], "rejects": [], "stats": []}
     for r in roots:
         if list((r / "docs").glob("*.parquet")):
-            parts["docs"].append(str(r / "docs" / "*.parquet"))
+            parts["docs"].append((str(r), str(r / "docs" / "*.parquet")))
         if list((r / "rejects").glob("*.parquet")):
-            parts["rejects"].append(str(r / "rejects" / "*.parquet"))
+            parts["rejects"].append((str(r), str(r / "rejects" / "*.parquet")))
         if (r / "stats.parquet").exists():
-            parts["stats"].append(str(r / "stats.parquet"))
+            parts["stats"].append((str(r), str(r / "stats.parquet")))
     for view, globs in parts.items():
-        if globs:
-            con.execute(
-                f"CREATE VIEW {view} AS SELECT * FROM read_parquet({_glob_list(globs)}, union_by_name = true, "
-                "filename = 'shard')"
-            )
-        else:
-            con.execute(f"CREATE VIEW {view} AS SELECT * FROM (SELECT NULL::VARCHAR AS id) WHERE false")
+        con.execute(f"CREATE VIEW {view} AS {_view_sql(con, globs)}")
     rows = []
     for r in roots:
         info = json.loads((r / "run.json").read_text()) if (r / "run.json").exists() else {}
@@ -57,6 +66,10 @@ def connect(run_dirs: list[str | Path]):
     return con
 
 
+VIEWS = ("docs", "rejects", "stats", "runs")
+_NO_EXTENSIONS = " (curate sql reads local files only; it never downloads or loads DuckDB extensions)"
+
+
 def query(con, sql: str):
     """Run ``sql``; returns (column names, rows). Statements other than queries are refused."""
     import duckdb
@@ -64,10 +77,7 @@ def query(con, sql: str):
     try:
         statements = duckdb.extract_statements(sql)
     except duckdb.Error as e:
-        first = str(e).splitlines()[0]
-        if "requires the extension" in first:
-            first += " (curate sql reads local files only; it never downloads or loads DuckDB extensions)"
-        raise ConfigError(f"SQL error: {first}") from None
+        raise ConfigError(f"SQL error: {explain(con, sql, e)}") from None
     allowed = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
     if len(statements) != 1 or statements[0].type not in allowed:
         kinds = ", ".join(st.type.name for st in statements) or "nothing"
@@ -77,7 +87,29 @@ def query(con, sql: str):
         cols = [d[0] for d in cur.description]
         return cols, cur.fetchall()
     except duckdb.Error as e:
-        first = str(e).splitlines()[0]
-        if "requires the extension" in first:
-            first += " (curate sql reads local files only; it never downloads or loads DuckDB extensions)"
-        raise ConfigError(f"SQL error: {first}") from None
+        raise ConfigError(f"SQL error: {explain(con, sql, e)}") from None
+
+
+def explain(con, sql: str, error: Exception) -> str:
+    """DuckDB's first line, and what exists: for an unknown table the nearest view and the views, for an unknown
+    column the nearest column and the columns of the views the query names (docs if none). One line."""
+    first = str(error).splitlines()[0]
+    if "requires the extension" in first:
+        return first + _NO_EXTENSIONS
+    if m := re.search(r"Table with name (\S+) does not exist", first):
+        return f"{first} ({_nearest(m.group(1), VIEWS)}views: {', '.join(VIEWS)})"
+    if m := re.search(r'Referenced column "([^"]+)" not found', first):
+        named = [v for v in VIEWS if re.search(rf"\b{v}\b", sql, re.IGNORECASE)] or ["docs"]
+        columns = {v: _columns(con, v) for v in named}
+        near = _nearest(m.group(1), [c for cols in columns.values() for c in cols])
+        return f"{first} ({near}columns of " + "; ".join(f"{v}: {', '.join(c)}" for v, c in columns.items()) + ")"
+    return first
+
+
+def _nearest(name: str, choices) -> str:
+    close = difflib.get_close_matches(name, list(choices), n=1, cutoff=0.5)
+    return f"did you mean {close[0]!r}? " if close else ""
+
+
+def _columns(con, view: str) -> list[str]:
+    return [row[0] for row in con.execute(f"SELECT column_name FROM (DESCRIBE {view})").fetchall()]

@@ -45,6 +45,32 @@ def test_sql_is_read_only_and_errors_are_one_line(tmp_path, tiny_pipeline):
     assert r.exit_code == 1 and "not a curate run directory" in r.output
 
 
+def test_sql_errors_point_at_what_exists(tmp_path, tiny_pipeline):
+    a = make_run(tiny_pipeline, tmp_path, "a", "code")
+    r = cli("sql", "SELECT count(*) FROM doc", a)
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1
+    assert "did you mean 'docs'?" in r.output and "views: docs, rejects, stats, runs" in r.output
+    r = cli("sql", "SELECT id FROM docs WHERE sorce = 'code'", a)
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1
+    assert "did you mean 'source'?" in r.output
+    listed = r.output.split("columns of docs: ")[1].rstrip(")\n").split(", ")
+    assert {"id", "text", "source", "exact_dup__hash", "run"} <= set(listed)  # the run's own columns
+    r = cli("sql", "SELECT metrc FROM stats", a)
+    assert "did you mean 'metric'?" in r.output and "columns of stats: " in r.output and "text" not in r.output
+
+
+def test_two_runs_queried_together_have_a_run_column(tmp_path, tiny_pipeline):
+    a = make_run(tiny_pipeline, tmp_path, "a", "code")
+    b = make_run(tiny_pipeline, tmp_path, "b", "books")
+    q = ("SELECT run, count(*) FROM (SELECT run FROM docs UNION ALL SELECT run FROM rejects UNION ALL "
+         "SELECT DISTINCT run FROM stats) GROUP BY run ORDER BY run")
+    rows = cli("sql", q, a, b, "--format", "csv").output.splitlines()[1:]
+    assert [r.split(",")[0] for r in rows] == [a, b]
+    joined = cli("sql", "SELECT run, r.source, count(*) FROM docs JOIN runs r USING (run) GROUP BY ALL ORDER BY 1",
+                 a, b, "--format", "csv")
+    assert joined.output.splitlines()[1:] == [f"{a},code,12", f"{b},books,12"]  # 12 documents kept per run
+
+
 def test_sql_never_reaches_for_the_network(tmp_path, tiny_pipeline, monkeypatch):
     """A remote path is refused at once with one line: DuckDB must not download (or load) its httpfs extension."""
     a = make_run(tiny_pipeline, tmp_path, "a", "code")
