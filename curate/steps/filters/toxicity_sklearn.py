@@ -3,8 +3,9 @@
 The model is the one shipped inside the PyPI package ``alt-profanity-check==1.9.1`` (a TF-IDF vectoriser and a
 calibrated linear SVM, trained with scikit-learn 1.9.1 on about 200k human-labelled comments: the Davidson et al.
 2017 hate-speech tweets and the Jigsaw Toxic Comment Classification Wikipedia comments, per its author).
-``toxicity`` is its probability of the offensive class, ``model.predict_proba(vectorizer.transform(texts))[:, 1]`` for a batch of texts at once (the package's own
-``predict_prob`` does the same one row at a time in numpy). Its ``predict`` answers 1 above 0.5, the default here.
+``toxicity`` is its probability of the offensive class, ``model.predict_proba(vectorizer.transform(texts))[:, 1]``,
+computed for a batch of texts at once from the package's own model files without importing scikit-learn (the same
+sums, equal to about 1e-16: ``curate/signals/tfidf.py``). Its ``predict`` answers 1 above 0.5, the default here.
 
 The model was trained on short comments: scored whole, a long text drifts high (Macbeth scores 0.89, the Sonnets
 0.86). So by default (``unit: paragraph_mean``) every paragraph (split at newlines) is scored and ``toxicity`` is their
@@ -29,7 +30,6 @@ from datatrove.data import Document
 from pydantic import Field
 
 from curate.assets import normalise_lang
-from curate.errors import StepError
 from curate.registry import register
 from curate.steps.base import Params, Step
 
@@ -59,14 +59,11 @@ class ToxicityParams(Params):
 
 
 def load_model():
-    """(vectorizer, model) of alt-profanity-check; StepError with the pip line if it is missing."""
-    try:
-        from profanity_check import profanity_check as pc
-    except ImportError as e:
-        raise StepError(
-            f"toxicity_sklearn_v1 needs alt-profanity-check ({e}): pip install alt-profanity-check==1.9.1"
-        ) from None
-    return pc.vectorizer, pc.model
+    """alt-profanity-check's fitted model as a :class:`curate.signals.tfidf.TfidfLinear`, read without importing
+    scikit-learn (about 2 s a process); StepError with the pip line if the package is missing."""
+    from curate.steps.filters._profanity_model import load_profanity_check
+
+    return load_profanity_check()
 
 
 @register
@@ -84,7 +81,7 @@ class ToxicitySklearn(Step):
         self.batch_size = params.batch_size
 
     def setup(self) -> None:
-        self._vectorizer, self._model = load_model()
+        self._model = load_model()
         self._mask = None
         if self.params.mask_identity:
             from curate.assets import identity_lexicon
@@ -93,10 +90,11 @@ class ToxicitySklearn(Step):
             self._mask = mask_regex(identity_lexicon("en"))
 
     def score(self, texts: list[str]):
-        """Probability of the offensive class for each text (one vectoriser and one model call)."""
+        """Probability of the offensive class for each text (scikit-learn's ``predict_proba(transform(texts))[:, 1]``,
+        computed in one batch with numpy: curate/signals/tfidf.py)."""
         if self._mask is not None:
             texts = [self._mask.sub(" ", t) for t in texts]
-        return self._model.predict_proba(self._vectorizer.transform(texts))[:, 1]
+        return self._model.predict_proba(texts)
 
     def doc_scores(self, texts: list[str]) -> list[float]:
         """One score per text, by ``unit``."""
