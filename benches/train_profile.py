@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from train.config import TrainConfig, parse
 from train.data import MixtureSampler, Shards
-from train.loop import Dist, _batch_split, build, train_step
+from train.loop import Dist, batch_split, build, train_step
 
 B, T, V = 12, 64, 512
 CATEGORIES = {
@@ -55,7 +55,7 @@ def ours(threads: int, compile_: bool, tokens: np.ndarray):
     model, optimizer = build(cfg, model_cfg)
     net = torch.compile(model) if compile_ else model
     sampler = MixtureSampler([Shards("text", 1.0, tokens, tokens[: T * 4])], T, B, seed=1)
-    per_rank, micro = _batch_split(cfg, 1, vocab=V)
+    per_rank, micro = batch_split(cfg, 1, vocab=V)
     ddp = Dist(torch.device("cpu"))
     autocast = torch.autocast("cpu", enabled=False)
     state = {"step": 0}

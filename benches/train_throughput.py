@@ -43,14 +43,17 @@ def peak_matmul(dtype: torch.dtype, n: int = 2048, seconds: float = 0.5) -> floa
 
 
 def micro_batch(train_cfg: TrainConfig, vocab: int) -> int:
-    """Sequences per forward pass as the imported trainer splits a step (its own `_batch_split`; before the
-    micro-batch rule it took no vocabulary and returned the whole batch)."""
-    from train.loop import _batch_split
+    """Sequences per forward pass as the imported trainer splits a step (its own `batch_split`, named `_batch_split`
+    in older checkouts; before the micro-batch rule it took no vocabulary and returned the whole batch)."""
+    try:
+        from train.loop import batch_split
+    except ImportError:  # a baseline checkout from before train/ was split into folders
+        from train.loop import _batch_split as batch_split
 
     try:
-        return _batch_split(train_cfg, 1, vocab=vocab)[1]
+        return batch_split(train_cfg, 1, vocab=vocab)[1]
     except TypeError:
-        return _batch_split(train_cfg, 1)[1]
+        return batch_split(train_cfg, 1)[1]
 
 
 def train_throughput(size: str, bf16: bool, batch: int, steps: int, vocab: int = 8192, compile_: bool = False) -> dict:

@@ -1,5 +1,7 @@
 """The layout keeps its promises: imports flow one way (no cycle; nothing in steps/ or signals/ reaches up to a
-command module), train/ never imports curate/, and every registered step lives in its role's folder."""
+command module), train/ never imports curate/, and every registered step lives in its role's folder. In train/: no
+import cycle, no private name taken from another package, and only the entry point, config, loop and checkpoints at
+the top next to the role folders (model, data, sweep, report)."""
 
 from __future__ import annotations
 
@@ -96,3 +98,97 @@ def test_every_registered_step_sits_in_its_role_folder():
     for name, cls in all_steps().items():
         parts = cls.__module__.split(".")
         assert parts[:2] == ["curate", "steps"] and parts[2] in ROLES, f"{name} is in {cls.__module__}"
+
+
+# train/: the top level holds the entry point, config, the loop and checkpoints; everything else is in a role folder
+TRAIN_TOP = {"__init__", "cli", "config", "yamlio", "errors", "files", "loop", "checkpoint", "bom"}
+TRAIN_ROLES = {"model", "data", "sweep", "report"}
+
+
+def train_imports(module_level: bool) -> dict[str, set[str]]:
+    """train module -> the train modules it imports, counting a package's __init__ that importing a submodule runs
+    (unless that package encloses the importer: it is already loading). `from train.x import name` where name is a
+    function is an arrow to train.x only."""
+    files = sorted((ROOT / "train").rglob("*.py"))
+    names = {module_name(p) for p in files}
+    graph: dict[str, set[str]] = {}
+    for path in files:
+        me = module_name(path)
+        tree = ast.parse(path.read_text())
+        found = []
+        for node in tree.body if module_level else ast.walk(tree):
+            if isinstance(node, ast.Import):
+                found += [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found += [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+        targets = set()
+        for name in found:
+            parts = name.split(".")
+            for i in range(2, len(parts) + 1):  # train.report.stats loads train.report first
+                target = ".".join(parts[:i])
+                if target in names and not me.startswith(target + "."):
+                    targets.add(target)
+        graph[me] = targets - {me, "train"}
+    return graph
+
+
+def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
+    state: dict[str, int] = {}
+
+    def visit(node, stack):
+        state[node] = 1
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                return [*stack[stack.index(nxt):], nxt]
+            if nxt not in state and (cycle := visit(nxt, [*stack, nxt])):
+                return cycle
+        state[node] = 2
+        return None
+
+    for node in sorted(graph):
+        if node not in state and (cycle := visit(node, [node])):
+            return cycle
+    return None
+
+
+def test_train_has_no_import_cycle_at_module_level():
+    cycle = find_cycle(train_imports(module_level=True))
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or [])
+
+
+def test_the_cycle_check_sees_a_cycle_through_a_package_init():
+    # the shape this layout must avoid: a package's __init__ importing a submodule that imports back into it.
+    # loop.py imports train.model.gpt, which runs train/model/__init__.py first: that is an arrow to train.model
+    assert "train.model" in train_imports(module_level=True)["train.loop"]
+    graph = {"train.model": {"train.model.batched"}, "train.model.batched": {"train.loop"},
+             "train.loop": {"train.model"}}
+    assert find_cycle(graph) == ["train.loop", "train.model", "train.model.batched", "train.loop"]
+
+
+def test_train_never_imports_a_private_name_from_another_package():
+    """`_name` is private to its package: report/ may share its helpers inside report/, but loop.py, sweep/ and
+    model/ use only public names of each other."""
+    for path in sorted((ROOT / "train").rglob("*.py")):
+        me = module_name(path)
+        package = me if path.name == "__init__.py" else me.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("train")):
+                continue
+            for alias in node.names:
+                full = f"{node.module}.{alias.name}".split(".")
+                private = [p for p in full if p.startswith("_") and p != "__init__"]
+                is_package = (ROOT / Path(*node.module.split("."))).is_dir()
+                owner = node.module if is_package else node.module.rpartition(".")[0]
+                if private and owner != package:
+                    pytest.fail(f"{path.relative_to(ROOT)} imports the private {'.'.join(full)} from {owner}")
+
+
+def test_train_top_level_holds_the_entry_point_the_loop_and_the_role_folders():
+    top = ROOT / "train"
+    modules = {p.stem for p in top.glob("*.py")}
+    folders = {p.name for p in top.iterdir() if p.is_dir() and p.name != "__pycache__"}
+    assert modules == TRAIN_TOP, f"unexpected modules in train/: {sorted(modules ^ TRAIN_TOP)}"
+    assert folders == TRAIN_ROLES, f"unexpected folders in train/: {sorted(folders ^ TRAIN_ROLES)}"
+    for role in TRAIN_ROLES:
+        init = top / role / "__init__.py"
+        assert init.is_file() and ast.get_docstring(ast.parse(init.read_text())), f"train/{role}/ needs a docstring"

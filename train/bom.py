@@ -31,7 +31,7 @@ LICENSE_COLUMNS = ("license", "licence", "spdx_license")
 
 def write_trained_on(out: Path, config, prepared, tokens_seen) -> None:
     """Write trained_on.parquet and splits.json into the run directory `out` (rank 0, at the end of a run)."""
-    from train.sources import open_source
+    from train.data.sources import open_source
 
     tables, splits = [], {}
     for i, (source_cfg, shard_dir, seen) in enumerate(zip(config.mix.sources, prepared.shard_dirs, tokens_seen)):

@@ -42,7 +42,7 @@ def load_checkpoint(path: Path, model, optimizer) -> tuple[int, np.ndarray, list
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):
     """The trained model of a run directory (for generate and export), in eval mode, on `device` (a checkpoint
     written on a GPU loads on a CPU and the other way round)."""
-    from train.model import GPT
+    from train.model.gpt import GPT
 
     state = torch.load(Path(run_dir) / "ckpt.pt", map_location="cpu", weights_only=False)
     model = GPT(ModelConfig(**state["model_config"]))

@@ -1,5 +1,5 @@
-"""`train`: a thin click shell over train.loop / train.sweep / train.report / train.export. Errors become one-line
-messages, exit status 1."""
+"""`train`: a thin click shell over train.loop / train.sweep / train.report / train.model.export. Errors become
+one-line messages, exit status 1."""
 
 from __future__ import annotations
 
@@ -147,7 +147,7 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
     import torch
 
     from train.checkpoint import load_model
-    from train.tokenizer import BOS_ID, load
+    from train.data.tokenizer import BOS_ID, load
 
     if not (Path(run_dir) / "ckpt.pt").is_file():
         raise click.ClickException(f"{run_dir} has no ckpt.pt: not a training run directory")
@@ -164,7 +164,7 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, seed):
 def export_cmd(run_dir, hf_dir):
     """Write RUN_DIR's model as a Hugging Face directory (Llama + SentencePiece tokenizer) in HF_DIR."""
     from train.errors import TrainError
-    from train.export import export
+    from train.model.export import export
 
     try:
         export(run_dir, hf_dir)

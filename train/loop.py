@@ -29,10 +29,10 @@ import yaml
 from train.bom import write_trained_on
 from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from train.config import TrainConfig
-from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
+from train.data.sampler import MixtureSampler, Prepared, prepare, unigram_baseline
 from train.errors import ConfigError, TrainError
 from train.files import cores, keep_freed_memory
-from train.model import GPT
+from train.model.gpt import GPT
 
 # Changing these does not change what a run computes (beyond float rounding), so a run may resume under new values.
 RESUMABLE_KEYS = ("log_interval", "threads", "cache_dir", "device", "compile", "fused_adamw")
@@ -79,7 +79,7 @@ def train_run(config: TrainConfig, out_dir: str | Path, *, progress: bool = True
     threads = torch.get_num_threads()
     log = _logger(progress and rank == 0)
     device = pick_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
-    _check_out_dir(config, out)
+    check_out_dir(config, out)
     prepared = _prepare_in_turn(config)
     ddp = Dist(device)
     try:
@@ -139,7 +139,7 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
     keep_freed_memory()
     torch.set_num_threads(config.threads or max(1, cpus // ddp.world))
     model_cfg = dataclasses.replace(config.model, vocab_size=config.model.vocab_size or prepared.vocab_size)
-    per_rank, micro = _batch_split(config, ddp.world, vocab=model_cfg.vocab_size)
+    per_rank, micro = batch_split(config, ddp.world, vocab=model_cfg.vocab_size)
     T, steps, names = model_cfg.block_size, config.steps, prepared.names
     shards = prepared.open(T)
     sampler = MixtureSampler(shards, T, config.batch_size, config.seed, device=ddp.device)
@@ -153,14 +153,14 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
                 f"{torch.get_num_threads()}: float sums run in another order, so losses may differ from an "
                 "uninterrupted run in the last digits")
     elif ddp.rank == 0:
-        rows = [_row(0, "unigram", n, unigram_baseline(s, model_cfg.vocab_size, T, config.eval_tokens), 0)
+        rows = [metric_row(0, "unigram", n, unigram_baseline(s, model_cfg.vocab_size, T, config.eval_tokens), 0)
                 for n, s in zip(names, shards)]
-        _write_run_files(config, out, prepared)
+        write_run_files(config, out, prepared)
     _log_start(log, config, model, shards, ddp, per_rank, micro)
     net = torch.nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
     net = torch.compile(net) if config.compile else net
     autocast = autocast_for(config, ddp.device)
-    meter, pending = _Meter(step, steps, config.batch_size * T), _Pending(names)
+    meter, pending = Meter(step, steps, config.batch_size * T), Pending(names)
     while step < steps:
         lr = lr_at(config, step)
         t = time.perf_counter()
@@ -178,7 +178,7 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
             rows += pending.flush()
             seen = dict(zip(names, tokens_seen.tolist()))
             val = evaluate(model, sampler, config.eval_tokens, micro, ddp, autocast)
-            rows += [_row(step, "val", n, v, seen[n]) for n, v in zip(names, val)]
+            rows += [metric_row(step, "val", n, v, seen[n]) for n, v in zip(names, val)]
             log(f"val @ {step}: " + " ".join(f"{n} {v:.4f} ({seen[n] / 1e6:.2f}M tokens seen)"
                                              for n, v in zip(names, val)))
         if ddp.rank == 0 and (last or config.checkpoint_interval and step % config.checkpoint_interval == 0):
@@ -187,11 +187,11 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
             write_metrics(out / "metrics.parquet", rows)
     rows += pending.flush()
     if ddp.rank == 0:
-        _write_summary(out, config, prepared, model, rows, tokens_seen, meter)
+        write_summary(out, config, prepared, model, rows, tokens_seen, meter)
     return rows
 
 
-class _Pending:
+class Pending:
     """Per-step training statistics not yet turned into metric rows. They stay tensors on the device until a log
     line, an evaluation or a checkpoint needs them, so a GPU is not synchronised every step."""
 
@@ -211,7 +211,7 @@ class _Pending:
         rows = []
         for (step, _, seen), row in zip(self.steps, stats):
             seen_by = dict(zip(self.names, seen.tolist()), all=int(seen.sum()))
-            rows += [_row(step, "train", n, loss, seen_by[n]) for n, loss in _losses(self.names, row).items()]
+            rows += [metric_row(step, "train", n, loss, seen_by[n]) for n, loss in _losses(self.names, row).items()]
         self.steps = []
         return rows
 
@@ -302,7 +302,7 @@ def _log_start(log, config: TrainConfig, model: GPT, shards, ddp: Dist, per_rank
         + (", torch.compile" if config.compile else ""))
 
 
-def _check_out_dir(config: TrainConfig, out: Path) -> None:
+def check_out_dir(config: TrainConfig, out: Path) -> None:
     """Refuse to resume a checkpoint written under a config that computes something else."""
     saved = out / "config.yaml"
     if not (out / "ckpt.pt").is_file() or not saved.is_file():
@@ -314,15 +314,15 @@ def _check_out_dir(config: TrainConfig, out: Path) -> None:
                          "choose another -o or delete it")
 
 
-def _write_run_files(config: TrainConfig, out: Path, prepared: Prepared) -> None:
+def write_run_files(config: TrainConfig, out: Path, prepared: Prepared) -> None:
     (out / "tokenizer").mkdir(parents=True, exist_ok=True)
     shutil.copyfile(prepared.tokenizer_dir / "tokenizer.model", out / "tokenizer" / "tokenizer.model")
     (out / "config.yaml").write_text(yaml.safe_dump(config.to_dict(), sort_keys=False))
 
 
-def _write_summary(out, config, prepared, model, rows, tokens_seen, meter) -> None:
+def write_summary(out, config, prepared, model, rows, tokens_seen, meter) -> None:
     """summary.json, and what the model read (trained_on.parquet, splits.json: train/bom.py). Every way a run ends
-    comes through here: one process, torchrun, or trained together with others of a sweep (train/batched.py)."""
+    comes through here: one process, torchrun, or trained together with others of a sweep (train/model/batched.py)."""
     write_trained_on(out, config, prepared, tokens_seen)
     last = {r["source"]: r["loss"] for r in rows if r["split"] == "val"}
     unigram = {r["source"]: r["loss"] for r in rows if r["split"] == "unigram"}
@@ -354,7 +354,7 @@ def micro_batch(per_rank: int, block_size: int, vocab: int, models: int = 1) -> 
     return max((d for d in range(1, min(fit, per_rank) + 1) if per_rank % d == 0), default=1)
 
 
-def _batch_split(config: TrainConfig, world: int, *, vocab: int, models: int = 1) -> tuple[int, int]:
+def batch_split(config: TrainConfig, world: int, *, vocab: int, models: int = 1) -> tuple[int, int]:
     """Sequences per process and per forward pass: micro_batch_size, or when it is 0 `micro_batch`'s rule."""
     if config.batch_size % world:
         raise ConfigError("batch_size", f"{config.batch_size} does not split over {world} processes")
@@ -368,12 +368,12 @@ def _batch_split(config: TrainConfig, world: int, *, vocab: int, models: int = 1
     return per_rank, micro
 
 
-def _row(step: int, split: str, source: str, loss: float, tokens: int) -> dict:
+def metric_row(step: int, split: str, source: str, loss: float, tokens: int) -> dict:
     """One metrics.parquet row: tokens = training tokens of `source` seen so far."""
     return {"step": step, "split": split, "source": source, "loss": loss, "tokens": tokens}
 
 
-class _Meter:
+class Meter:
     """Tokens/s over the last log interval, and the ETA at that rate."""
 
     def __init__(self, step: int, steps: int, tokens_per_step: int):

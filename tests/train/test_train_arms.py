@@ -23,8 +23,8 @@ from curate.signals.gopher import quality_signals
 from train.cli import main
 from train.config import TrainConfig, parse
 from train.data import MixtureSampler, prepare
+from train.data.sources import is_val
 from train.loop import build
-from train.sources import is_val
 from train.sweep import SweepConfig, plan, run_config
 
 STEPS = 10
@@ -78,8 +78,8 @@ def config_of(raw: dict) -> SweepConfig:
 
 
 def arm_configs(tagged, cache_dir) -> dict[str, TrainConfig]:
-    from train.arms import expand
-    from train.sweep import _columns, shared_tokenizer
+    from train.sweep.arms import expand
+    from train.sweep.planning import _columns, shared_tokenizer
 
     config = config_of(sweep_raw(tagged, cache_dir))
     tok = shared_tokenizer(config.train, cache_dir / "arm-sweep")
@@ -251,7 +251,7 @@ def test_the_study_sweeps_parse_and_expand(repo, name):
 
 
 def test_arms_cross_with_mixtures_and_seeds_into_plain_run_configs(tagged, cache_dir):
-    from train.arms import expand
+    from train.sweep.arms import expand
 
     raw = sweep_raw(tagged, cache_dir, mixtures={"kind": "list", "weights": [[1, 1], [3, 1]]}, grids=[])
     config = config_of(raw)
@@ -264,7 +264,7 @@ def test_arms_cross_with_mixtures_and_seeds_into_plain_run_configs(tagged, cache
 
 
 def test_the_sql_held_out_split_is_the_python_one(tagged):
-    from train.sources import val_sql
+    from train.data.sources import val_sql
 
     con = duckdb.connect()
     ids_ = [i for run in tagged.values() for (i,) in con.execute(

@@ -6,11 +6,11 @@ import pyarrow.parquet as pq
 import yaml
 from click.testing import CliRunner
 
-from train.batched import compatible_key, train_together
 from train.cli import main
 from train.config import TrainConfig, parse
 from train.data import prepare
 from train.loop import train_run
+from train.model.batched import compatible_key, train_together
 
 STEPS = 12
 
@@ -48,7 +48,7 @@ def test_runs_trained_together_match_each_run_trained_alone(tiny_raw, tmp_path):
 def test_groups_stack_no_more_runs_than_keep_logits_off_mmap(tiny_raw, tmp_path):
     """Compatible runs are dealt into groups; a group stacks only as many runs as keep one sequence's logits of all
     of them within 16 MiB (the 1m shape: 2), while small vocabularies and contexts stack many."""
-    from train._sweep_pool import groups, max_stacked
+    from train.sweep.pool import groups, max_stacked
 
     configs = _configs(tiny_raw)
     jobs = [(f"r{i}", c, tmp_path / f"r{i}") for i, c in enumerate(configs * 3)]  # 9 compatible runs

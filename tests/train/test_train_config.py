@@ -86,21 +86,21 @@ def test_every_command_has_help_and_run_help_lists_every_config_key():
 def test_micro_batch_keeps_each_passes_logits_under_16_mib(repo):
     """micro_batch_size 0 picks the most sequences (a divisor of the batch) whose float32 logits, over every model
     stacked in one process, fit 16 MiB; a set micro_batch_size is kept; the split always divides the batch."""
-    from train.loop import LOGITS_PER_PASS, _batch_split
+    from train.loop import LOGITS_PER_PASS, batch_split
 
     config = load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "model.block_size=256"])
-    assert _batch_split(config, 1, vocab=8192) == (16, 2)       # 2 x 256 x 8192 = 4 Mi logits
-    assert _batch_split(config, 1, models=2, vocab=8192) == (16, 1)
-    assert _batch_split(config, 2, vocab=512) == (8, 8)         # small vocabularies: one pass per step
-    assert _batch_split(config, 1, models=64, vocab=8192) == (16, 1)  # never below one sequence
+    assert batch_split(config, 1, vocab=8192) == (16, 2)       # 2 x 256 x 8192 = 4 Mi logits
+    assert batch_split(config, 1, models=2, vocab=8192) == (16, 1)
+    assert batch_split(config, 2, vocab=512) == (8, 8)         # small vocabularies: one pass per step
+    assert batch_split(config, 1, models=64, vocab=8192) == (16, 1)  # never below one sequence
     for models, vocab in ((1, 2048), (3, 4096), (1, 32000)):
-        per_rank, micro = _batch_split(config, 1, models=models, vocab=vocab)
+        per_rank, micro = batch_split(config, 1, models=models, vocab=vocab)
         assert per_rank % micro == 0
         assert micro == 1 or micro * models * 256 * vocab <= LOGITS_PER_PASS
         larger = [d for d in range(micro + 1, per_rank + 1) if per_rank % d == 0]
         assert all(d * models * 256 * vocab > LOGITS_PER_PASS for d in larger)  # the most that fit
     explicit = load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "micro_batch_size=8"])
-    assert _batch_split(explicit, 1, vocab=8192) == (16, 8)
+    assert batch_split(explicit, 1, vocab=8192) == (16, 8)
 
 
 def test_keep_freed_memory_changes_no_result():

@@ -7,9 +7,9 @@ import pytest
 import torch
 
 from train.config import TrainConfig, parse
+from train.data.sources import open_source
 from train.errors import ConfigError
 from train.loop import amp_dtype, backend_for, pick_device, train_run
-from train.sources import open_source
 
 
 def test_auto_picks_cuda_when_present_and_each_process_its_own_gpu(monkeypatch):

@@ -8,7 +8,7 @@ from click.testing import CliRunner
 from train.checkpoint import load_model
 from train.cli import main
 from train.data import MixtureSampler, prepare
-from train.tokenizer import load
+from train.data.tokenizer import load
 
 
 @pytest.fixture(scope="module")

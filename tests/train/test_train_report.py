@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from scipy import stats
 from test_train_sweep import STEPS, tiny_sweep  # noqa: F401 (the fixture; the sweep is trained once per session)
 
-from train import _report_stats as st
 from train.cli import main
+from train.report import stats as st
 
 _REPORTED: dict = {}
 

@@ -6,7 +6,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from train.data import prepare
-from train.sources import is_val, open_source
+from train.data.sources import is_val, open_source
 
 
 def test_metrics_parquet_has_the_documented_columns(short_run):

@@ -12,11 +12,19 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from train.arms import ArmConfig, EvalConfig, GridConfig
 from train.cli import main
 from train.config import ModelConfig, field_docs, parse
 from train.errors import ConfigError
-from train.sweep import MixturesConfig, SweepConfig, load_sweep, mixtures, plan
+from train.sweep import (
+    ArmConfig,
+    EvalConfig,
+    GridConfig,
+    MixturesConfig,
+    SweepConfig,
+    load_sweep,
+    mixtures,
+    plan,
+)
 from train.yamlio import config_reference
 
 STEPS = 40  # at 20 the 0.13M model barely leaves the unigram loss and web-on-web sat inside its interval (margin -0.04)

@@ -3,8 +3,8 @@
 import pytest
 from conftest import web_docs
 
+from train.data.tokenizer import MIN_COVERAGE, RESERVED_IDS, character_coverage
 from train.errors import ConfigError
-from train.tokenizer import MIN_COVERAGE, RESERVED_IDS, character_coverage
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from train.config import MixtureConfig, TokenizerConfig
+from train.data.sources import Source
 from train.errors import ConfigError, DataError
 from train.files import cores
-from train.sources import Source
 
 SHARD_FORMAT = 2  # 2: held-out split before train_where, chunks, repeat_by
 BOS_ID = 1

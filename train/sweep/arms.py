@@ -91,7 +91,7 @@ def expand(arms: list[ArmConfig], grids: list[GridConfig], columns: dict[str, di
 
 def check(config) -> None:
     """Every arm, grid and evaluation set against the data: one ConfigError naming the YAML key, before training."""
-    from train.sources import open_source, val_sql
+    from train.data.sources import open_source, val_sql
 
     mix = config.train.mix
     sources = {s.name: open_source(s, i, mix) for i, s in enumerate(mix.sources)}
@@ -150,7 +150,7 @@ def _check_grids(grids: list[GridConfig], columns: dict[str, dict[str, str]]) ->
 
 def _check_eval(ev: EvalConfig, k: int, mix, taken: set[str]) -> None:
     from train.config import SourceConfig
-    from train.sources import open_source, val_sql
+    from train.data.sources import open_source, val_sql
 
     if eval_name(ev) in taken:
         raise ConfigError(f"eval[{k}].name", f"{eval_name(ev)!r} is already a source name")

@@ -7,7 +7,7 @@ are a grid (RegMix-style small sweeps over 2-3 sources), Dirichlet samples (RegM
 explicit list. SWEEP_DIR holds sweep.json (the plan and each session's wall time), tokenizer/ (shared by every
 run) and runs/mNN-sS/ (one `train_run` directory per mixture and seed, with its train.log).
 
-Arms (train/arms.py): `arms` (named per-source training filters) and `grids` (thresholds over one signal) are
+Arms (train/sweep/arms.py): `arms` (named per-source training filters) and `grids` (thresholds over one signal) are
 crossed with the seeds and, when `mixtures` is given, with the mixtures; runs are then aNN-sS or aNN-mNN-sS. Every
 arm keeps the same token budget, the same validation documents (held out before any arm's filter), the same
 `eval` sets and, for one seed, the same initial weights and batch plan.
@@ -30,10 +30,10 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from train.arms import ArmConfig, EvalConfig, GridConfig, eval_sources
 from train.config import SourceConfig, TrainConfig, parse
 from train.errors import ConfigError, TrainError
 from train.files import atomic_path, cores
+from train.sweep.arms import ArmConfig, EvalConfig, GridConfig, eval_sources
 from train.yamlio import read_yaml
 
 KINDS = ("grid", "dirichlet", "list")
@@ -79,11 +79,11 @@ class SweepConfig:
     """Runs trained at once, each with CPU cores / workers torch threads; 0 = one per core."""
     stack: bool = False
     """Train runs that differ only in seed and weights together, as one stacked model per worker (batched matmuls,
-    train/batched.py), instead of one run after another in each worker. Off by default: at the 1m sweep shape on
+    train/model/batched.py), instead of one run after another in each worker. Off by default: at the 1m sweep shape on
     2 CPU cores one run at a time was 1.12x faster (benches/results/train_sweep_designs.json), as compute, not
     per-step overhead, bounds those steps; stacking is for many tiny models, where the per-step overhead costs."""
     arms: list[ArmConfig] = field(default_factory=list)
-    """Curation arms: each a name and per-source `where` conditions on the training documents (train/arms.py)."""
+    """Curation arms: each a name and per-source `where` conditions on the training documents (train/sweep/arms.py)."""
     grids: list[GridConfig] = field(default_factory=list)
     """Threshold grids: {signal, values, op, sources, where}; one arm per value."""
     eval: list[EvalConfig] = field(default_factory=list)
@@ -193,9 +193,9 @@ def run_config(config: SweepConfig, entry: dict, tokenizer_dir: Path, threads: i
 def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = True) -> dict:
     """Train every run of the sweep not yet finished in sweep_dir; returns this session's record (trained,
     skipped, failed, seconds, ...). Bad data or a changed config fail here, before any training."""
-    from train._sweep_pool import Progress, train_all
-    from train.arms import check, expand
-    from train.report import write_summary
+    from train.report.mixtures import write_summary
+    from train.sweep.arms import check, expand
+    from train.sweep.pool import Progress, train_all
 
     out = Path(sweep_dir)
     start = time.time()
@@ -227,7 +227,7 @@ def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = Tr
 def shared_tokenizer(train: TrainConfig, out: Path) -> Path:
     """SWEEP_DIR/tokenizer: trained once on the base mix (or copied from train.tokenizer.dir), then every source is
     checked and tokenized into the shard cache, so the workers start with nothing left to build or race for."""
-    from train.data import prepare
+    from train.data.sampler import prepare
 
     target = (out / "tokenizer").resolve()
     if not (target / "tokenizer.model").is_file():
@@ -242,7 +242,7 @@ def shared_tokenizer(train: TrainConfig, out: Path) -> Path:
 
 
 def _columns(config: SweepConfig) -> dict[str, dict[str, str]]:
-    from train.sources import open_source
+    from train.data.sources import open_source
 
     return {s.name: {r[0]: r[1] for r in open_source(s, i).connect().execute("DESCRIBE docs").fetchall()}
             for i, s in enumerate(config.train.mix.sources)}
@@ -250,7 +250,7 @@ def _columns(config: SweepConfig) -> dict[str, dict[str, str]]:
 
 def _prepare_arms(config: SweepConfig, entries: list[dict], tokenizer_dir: Path) -> None:
     """Token shards of every arm and evaluation set, built once here before the workers start (and so checked)."""
-    from train.data import prepare
+    from train.data.sampler import prepare
 
     seen, start = set(), time.time()
     count = len({json.dumps([e.get("where"), e.get("repeat_by")], sort_keys=True) for e in entries})

@@ -20,8 +20,9 @@ import numpy as np
 import pyarrow.parquet as pq
 from scipy import stats
 
-from train import _report_stats as st
 from train.errors import TrainError
+from train.report import stats as st
+from train.report.tables import write_parquet
 
 
 @dataclass
@@ -139,19 +140,18 @@ def validation_tokens(data: ArmData) -> dict[str, dict]:
 
 
 def report(sweep_dir: Path, meta: dict) -> Path:
-    from train import _report_arms_text
-    from train.report import _write_parquet
+    from train.report import arms_text
 
     data = collect(sweep_dir, meta)
     if not data.rows:
         raise TrainError(f"{sweep_dir}: none of the {len(meta['runs'])} planned runs has finished; "
                          "run `train sweep` first (it resumes)")
-    _write_parquet(sweep_dir / "summary.parquet", summary_rows(data))
+    write_parquet(sweep_dir / "summary.parquet", summary_rows(data))
     arms, effects = arm_rows(data), effect_rows(data)
-    _write_parquet(sweep_dir / "arms.parquet", arms)
-    _write_parquet(sweep_dir / "arm_effects.parquet", effects)
-    plots = _report_arms_text.draw_grids(data, arms)
-    text = _report_arms_text.render(data, arms, effects, validation_tokens(data), plots)
+    write_parquet(sweep_dir / "arms.parquet", arms)
+    write_parquet(sweep_dir / "arm_effects.parquet", effects)
+    plots = arms_text.draw_grids(data, arms)
+    text = arms_text.render(data, arms, effects, validation_tokens(data), plots)
     path = sweep_dir / "report.md"
     path.write_text(text)
     return path

@@ -1,4 +1,4 @@
-"""report.md and the threshold plots of a sweep with curation arms (train/report_arms.py computes the numbers)."""
+"""report.md and the threshold plots of a sweep with curation arms (train/report/arms.py computes the numbers)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The sweep's process pool and its progress view.
 
 Each of `workers` spawned processes trains one run after another (`train_run`). With the sweep's `stack: true`,
-runs that can train together (train/batched.py: same shape and schedule, shared tokenizer, not yet started) are
+runs that can train together (train/model/batched.py: same shape and schedule, shared tokenizer, not yet started) are
 split into groups instead; each group trains as one stacked model in one process, so the per-step overhead is
 paid once per group rather than once per run, and runs resuming from a checkpoint train alone. Each worker has
 `threads` torch threads (cores / workers) and OMP_WAIT_POLICY=PASSIVE: with two torch processes on two cores,
@@ -77,7 +77,7 @@ def groups(jobs: list[tuple[str, object, Path]], workers: int) -> list[list[tupl
     `workers` groups (so every core has work), or into a multiple of `workers` when memory or the stacking cap
     needs more groups (so groups run in whole waves of equal size); a run with a checkpoint is a group of its own
     (it resumes alone)."""
-    from train.batched import compatible_key
+    from train.model.batched import compatible_key
 
     out, together = [], {}
     for job in jobs:
@@ -145,7 +145,7 @@ def _train_one(name: str, cfg, run_dir: Path) -> str | None:
 
 
 def _train_group(group: list[tuple[str, object, Path]]) -> dict[str, str]:
-    """Worker: the runs of `group` trained together (train/batched.py); {name: error} if the group failed."""
+    """Worker: the runs of `group` trained together (train/model/batched.py); {name: error} if the group failed."""
     with contextlib.ExitStack() as stack:
         tees = {}
         for name, cfg, run_dir in group:
@@ -156,7 +156,7 @@ def _train_group(group: list[tuple[str, object, Path]]) -> dict[str, str]:
             if _QUEUE is not None:
                 _QUEUE.put((name, False, 0))
         try:
-            from train.batched import train_together
+            from train.model.batched import train_together
 
             def log_for(name):
                 def log(line: str) -> None:

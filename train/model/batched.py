@@ -9,7 +9,7 @@ equal those of the run trained alone up to float rounding (a batched matmul may 
 directory gets the same files as `train_run` writes (config.yaml, tokenizer/, ckpt.pt in the single-run format,
 metrics.parquet, summary.json): `train generate`, `train export` and a resumed single run read them unchanged.
 
-The forward mirrors train/model.py line for line on stacked weights (K, ...); x is (K, B*T, C) between layers.
+The forward mirrors train/model/gpt.py line for line on stacked weights (K, ...); x is (K, B*T, C) between layers.
 """
 
 from __future__ import annotations
@@ -26,23 +26,23 @@ import torch.nn.functional as F
 
 from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
 from train.config import TrainConfig
-from train.data import MixtureSampler, Prepared, prepare, unigram_baseline
+from train.data.sampler import MixtureSampler, Prepared, prepare, unigram_baseline
 from train.files import cores, keep_freed_memory
 from train.loop import (
-    _batch_split,
-    _check_out_dir,
-    _Meter,
-    _Pending,
-    _row,
-    _write_run_files,
-    _write_summary,
+    Meter,
+    Pending,
     adamw,
     autocast_for,
+    batch_split,
     build,
+    check_out_dir,
     lr_at,
+    metric_row,
     pick_device,
+    write_run_files,
+    write_summary,
 )
-from train.model import GPT, apply_rotary, rms_norm
+from train.model.gpt import GPT, apply_rotary, rms_norm
 
 
 def compatible_key(config: TrainConfig) -> str:
@@ -71,7 +71,7 @@ class _Run:
     step: int = 0
     tokens_seen: np.ndarray = None
     rows: list = field(default_factory=list)
-    pending: _Pending = None
+    pending: Pending = None
 
 
 def train_together(jobs: list[tuple[str, TrainConfig, Path]], log_for) -> None:
@@ -89,9 +89,9 @@ def train_together(jobs: list[tuple[str, TrainConfig, Path]], log_for) -> None:
     stack = _Stack([r.model for r in runs], [r.optimizer for r in runs], cfg)
     forward = _Compiled(log_for(jobs[0][0])) if _compile(cfg, len(runs), cfg.steps - runs[0].step) else _forward
     autocast = autocast_for(cfg, device)
-    per_rank, micro = _batch_split(cfg, 1, models=len(runs), vocab=model_cfg.vocab_size)
+    per_rank, micro = batch_split(cfg, 1, models=len(runs), vocab=model_cfg.vocab_size)
     T, steps, step = model_cfg.block_size, cfg.steps, runs[0].step
-    meter = _Meter(step, steps, cfg.batch_size * T * len(runs))
+    meter = Meter(step, steps, cfg.batch_size * T * len(runs))
     for r in runs:
         _log_start(r, model_cfg, len(runs), device)
     while step < steps:
@@ -122,7 +122,7 @@ def train_together(jobs: list[tuple[str, TrainConfig, Path]], log_for) -> None:
                 write_metrics(r.out / "metrics.parquet", r.rows)
     for r in runs:
         r.rows += r.pending.flush()
-        _write_summary(r.out, r.config, r.prepared, r.model, r.rows, r.tokens_seen, meter)
+        write_summary(r.out, r.config, r.prepared, r.model, r.rows, r.tokens_seen, meter)
 
 
 # Model-steps (runs x steps) from which a group compiles its forward and backward even without `compile: true`:
@@ -158,23 +158,23 @@ class _Compiled:
 
 def _open(name: str, config: TrainConfig, out: Path, log, device: torch.device) -> _Run:
     """What train_run does before its first step: checks, data, the seeded model and optimizer, or the checkpoint."""
-    _check_out_dir(config, out)
+    check_out_dir(config, out)
     run = _Run(name, config, out, log, prepared=prepare(config))
     model_cfg = dataclasses.replace(config.model, vocab_size=config.model.vocab_size or run.prepared.vocab_size)
     shards = run.prepared.open(model_cfg.block_size)
     run.sampler = MixtureSampler(shards, model_cfg.block_size, config.batch_size, config.seed, device=device)
     run.model, run.optimizer = build(config, model_cfg, device)
     run.tokens_seen = np.zeros(len(shards), dtype=np.int64)
-    run.pending = _Pending(run.prepared.names)
+    run.pending = Pending(run.prepared.names)
     if (out / "ckpt.pt").is_file():
         run.step, run.tokens_seen, run.rows, _ = load_checkpoint(out / "ckpt.pt", run.model, run.optimizer)
         log(f"resumed from {out / 'ckpt.pt'} at step {run.step}/{config.steps}")
     else:
-        run.rows = [_row(0, "unigram", n, unigram_baseline(s, model_cfg.vocab_size, model_cfg.block_size,
+        run.rows = [metric_row(0, "unigram", n, unigram_baseline(s, model_cfg.vocab_size, model_cfg.block_size,
                                                             config.eval_tokens), 0)
                     for n, s in zip(run.prepared.names, shards)]
         out.mkdir(parents=True, exist_ok=True)
-        _write_run_files(config, out, run.prepared)
+        write_run_files(config, out, run.prepared)
     return run
 
 
@@ -262,7 +262,7 @@ def _evaluate(stack: _Stack, forward, runs: list[_Run], eval_tokens: int, micro:
         val = (total[:, 0] / total[:, 1]).tolist()
         r.rows += r.pending.flush()
         seen = dict(zip(r.prepared.names, r.tokens_seen.tolist()))
-        r.rows += [_row(r.step, "val", n, v, seen[n]) for n, v in zip(r.prepared.names, val)]
+        r.rows += [metric_row(r.step, "val", n, v, seen[n]) for n, v in zip(r.prepared.names, val)]
         r.log(f"val @ {r.step}: " + " ".join(f"{n} {v:.4f} ({seen[n] / 1e6:.2f}M tokens seen)"
                                              for n, v in zip(r.prepared.names, val)))
 

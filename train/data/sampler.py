@@ -139,8 +139,8 @@ class Prepared:
 def prepare(config) -> Prepared:
     """Check every source, then train (or reuse) the tokenizer and build (or reuse) the token shards.
     All bad-input errors surface here, before a model is built."""
-    from train import tokenizer
-    from train.sources import open_source
+    from train.data import tokenizer
+    from train.data.sources import open_source
 
     mix = config.mix
     sources = [open_source(s, i, mix) for i, s in enumerate(mix.sources)]

@@ -7,7 +7,7 @@ import json
 import numpy as np
 from scipy import stats
 
-from train._report_stats import MODEL_TITLES
+from train.report.stats import MODEL_TITLES
 
 
 def render(data, table: list[dict], effects: list[dict], fits: list[dict], best: list[dict], target: str,

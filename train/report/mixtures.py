@@ -19,8 +19,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from train import _report_stats as st
 from train.errors import TrainError
+from train.report import stats as st
+from train.report.tables import write_parquet
 
 SUMMARY_SCHEMA = pa.schema([("run", pa.string()), ("seed", pa.int64()), ("source", pa.string()),
                             ("weight", pa.float64()), ("val_loss", pa.float64()), ("tokens", pa.int64())])
@@ -86,14 +87,14 @@ def write_summary(sweep_dir: str | Path) -> Path:
     """SWEEP_DIR/summary.parquet from the finished runs (also written by `train sweep` when it ends)."""
     arms = _arms_meta(sweep_dir)
     if arms is not None:
-        from train import report_arms
+        from train.report import arms as arm_report
 
         path = Path(sweep_dir) / "summary.parquet"
-        _write_parquet(path, report_arms.summary_rows(report_arms.collect(Path(sweep_dir), arms)))
+        write_parquet(path, arm_report.summary_rows(arm_report.collect(Path(sweep_dir), arms)))
         return path
     data = collect(sweep_dir)
     path = data.dir / "summary.parquet"
-    _write_parquet(path, summary_rows(data), SUMMARY_SCHEMA)
+    write_parquet(path, summary_rows(data), SUMMARY_SCHEMA)
     return path
 
 
@@ -146,27 +147,28 @@ def best_rows(data: SweepData, fits: list[dict]) -> list[dict]:
 
 def report(sweep_dir: str | Path, target: str = "mean") -> Path:
     """Write the report files into SWEEP_DIR; returns the path of report.md."""
-    from train import _report_markdown, _report_plots
+    from train.report import markdown
+    from train.report import plots as plotting
 
     arms = _arms_meta(sweep_dir)
-    if arms is not None:  # a sweep of curation arms: train/report_arms.py
-        from train import report_arms
+    if arms is not None:  # a sweep of curation arms: train/report/arms.py
+        from train.report import arms as arm_report
 
-        return report_arms.report(Path(sweep_dir), arms)
+        return arm_report.report(Path(sweep_dir), arms)
     data = collect(sweep_dir)
     if len(data.runs) == 0:
         raise TrainError(f"{data.dir}: none of the {len(data.meta['runs'])} planned runs has finished; "
                          "run `train sweep` first (it resumes)")
     if target not in [*data.names, "mean"]:
         raise TrainError(f"--target {target!r}: choose mean or one of the sources: {', '.join(data.names)}")
-    _write_parquet(data.dir / "summary.parquet", summary_rows(data), SUMMARY_SCHEMA)
+    write_parquet(data.dir / "summary.parquet", summary_rows(data), SUMMARY_SCHEMA)
     table, effects = mixture_rows(data), st.effects(data.weights, data.loss, data.names)
     fits_table, fits, held = fit_rows(data)
     best = best_rows(data, fits["law"])
     for name, rows in (("mixtures", table), ("effects", effects), ("fits", fits_table), ("best", best)):
-        _write_parquet(data.dir / f"{name}.parquet", rows)
-    plots = _report_plots.draw_all(data, effects, fits["law"], held, best, target)
-    text = _report_markdown.render(data, table, effects, fits_table, best, target, plots)
+        write_parquet(data.dir / f"{name}.parquet", rows)
+    plots = plotting.draw_all(data, effects, fits["law"], held, best, target)
+    text = markdown.render(data, table, effects, fits_table, best, target, plots)
     path = data.dir / "report.md"
     path.write_text(text)
     return path
@@ -177,11 +179,3 @@ def _arms_meta(sweep_dir: str | Path) -> dict | None:
     path = Path(sweep_dir) / "sweep.json"
     meta = json.loads(path.read_text()) if path.is_file() else {}
     return meta if meta.get("arms") else None
-
-
-def _write_parquet(path: Path, rows: list[dict], schema: pa.Schema | None = None) -> None:
-    from train.files import atomic_path
-
-    table = pa.Table.from_pylist(rows, schema=schema)
-    with atomic_path(path) as tmp:
-        pq.write_table(table, tmp)

@@ -7,7 +7,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.tri import Triangulation
 
-from train import _report_stats as st
+from train.report import stats as st
 
 H = np.sqrt(3) / 2  # height of the unit ternary triangle
 

@@ -1,0 +1,6 @@
+"""The model: a nanoGPT-clear decoder-only Transformer (gpt), runs stacked to train as one (batched), export to
+transformers (export)."""
+
+from train.model.gpt import GPT, KVCache, apply_rotary, rms_norm
+
+__all__ = ["GPT", "KVCache", "apply_rotary", "rms_norm"]
