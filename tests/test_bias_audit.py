@@ -12,6 +12,7 @@ from datatrove.data import Document
 
 from curate import schema
 from curate.assets import identity_lexicon
+from curate.audit.report import plot_ratios
 from curate.cli import main
 from curate.inspect import connect
 from curate.io import RunLayout
@@ -190,3 +191,31 @@ def test_identity_mask_blanks_every_lexicon_term_and_nothing_else(web_pages):
     texts = [text for url, text, lang in web_pages if lang == "en"][:60]
     assert sum(mask_identity(t, trie) != t for t in texts) >= 10  # the pages do mention groups
     assert [mask_identity(t, trie) for t in texts] == [mask_identity(t, plain) for t in texts]
+
+
+def test_ratio_plot_marks_noisy_bars_and_tells_zero_from_no_documents(tmp_path):
+    """Macbeth, one insult about a woman (toxicity removes it) and one harmless sentence about religion: gender's
+    ratio rests on a handful of documents (hatched, as the Markdown's ~), religion's is 0 (one document entered,
+    none removed: written "0"), and no document mentions disability (no ratio: written "n/a")."""
+    lines = [ln for ln in (SAMPLES / "books" / "macbeth.txt").read_text().splitlines() if ln.strip()][300:500]
+    rows = [{"id": f"macbeth-{i}", "text": "\n".join(lines[i : i + 10])} for i in range(0, len(lines), 10)]
+    rows += [{"id": "insult", "text": "You are a stupid woman and a disgusting idiot."},
+             {"id": "library", "text": "A Christian monk and a Muslim scholar read together in the old library."}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    run = tmp_path / "run"
+    result = CliRunner().invoke(main, ["run", str(ROOT / "pipelines" / "safety.yaml"), "-i", str(tmp_path / "in.jsonl"),
+                                       "-o", str(run)])
+    assert result.exit_code == 0, result.output
+    assert run_rows(run, "SELECT id, step FROM rejects") == [("insult", "toxicity_sklearn_v1")]
+    result = CliRunner().invoke(main, ["audit", str(run), "-o", str(tmp_path / "audit"), "--min-docs", "30"])
+    assert result.exit_code == 0, result.output
+    table = [r for r in pq.read_table(tmp_path / "audit" / "audit.parquet").to_pylist() if r["source"] == "(all)"]
+    groups = sorted({r["group"] for r in table})
+    drawn = plot_ratios(table, groups, 1.25, tmp_path / "ratios.png", "t")
+    kinds = {d["group"]: d["kind"] for d in drawn if d["step"] == "toxicity_sklearn_v1"}
+    assert kinds["gender"] == "noisy" and kinds["religion"] == "zero" and kinds["disability"] == "none"
+    assert (tmp_path / "ratios.png").stat().st_size > 0
+    md = (tmp_path / "audit" / "audit.md").read_text()
+    # the pooled table says what it covers: documents with identity counts, by source and language
+    assert "### Removal-rate ratios, every document with identity counts (source safety; lang und)" in md
+    assert "all sources and languages" not in md

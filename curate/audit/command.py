@@ -89,7 +89,8 @@ def _run_section(rc, run_dir, rows, prs, out: Path, threshold: float, min_docs: 
     top = pooled(rows)
     if not top:
         return md + ["No filter step removed documents with identity counts.", ""]
-    md += ["### Removal-rate ratios, all sources and languages", "", *ratio_markdown(top, rc.groups), ""]
+    md += [f"### Removal-rate ratios, every document with identity counts ({_covered(rc)})", "",
+           *ratio_markdown(top, rc.groups), ""]
     md += [f"![ratios]({rc.label}_ratios.png)", ""]
     md += ["### Share of documents mentioning each group", "", *share_markdown(top, rc.groups), ""]
     md += [f"![shares]({rc.label}_shares.png)", ""]
@@ -104,6 +105,14 @@ def _run_section(rc, run_dir, rows, prs, out: Path, threshold: float, min_docs: 
         if part and part[0]["entering"] >= min_docs and len(slices) > 1:
             md += [f"### source `{source}`, lang `{lang}`", "", *ratio_markdown(part, rc.groups), ""]
     return md
+
+
+def _covered(rc) -> str:
+    """What the pooled table covers: only documents with identity counts, which the English lexicon gives only
+    English ones (other languages are in the per-language table)."""
+    sources = sorted({r["source"] or "-" for r in rc.rows})
+    langs = sorted({r["lang"] for r in rc.rows})
+    return f"source {', '.join(sources)}; lang {', '.join(langs)}"
 
 
 def _language_section(langs: list[dict], threshold: float) -> list[str]:

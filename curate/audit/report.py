@@ -74,27 +74,59 @@ def _pyplot():
     return plt
 
 
-def plot_ratios(rows: list[dict], groups: list[str], threshold: float, path: Path, title: str) -> None:
-    """Grouped bars: one group of bars per filter step, one bar per identity group; a dashed line at threshold."""
+def bar_kind(r: dict | None) -> str:
+    """How a ratio is drawn: ``bar``; ``noisy`` (fewer than --min-docs entering documents mention the group: the
+    Markdown's ~); ``zero`` (a ratio of 0: none of the group's documents removed); ``none`` (no ratio: no document
+    of the group entered the step, or the step removed nothing)."""
+    if r is None or r["ratio"] is None:
+        return "none"
+    if r["ratio"] == 0:
+        return "zero"
+    return "bar" if r["enough_docs"] else "noisy"
+
+
+def plot_ratios(rows: list[dict], groups: list[str], threshold: float, path: Path, title: str) -> list[dict]:
+    """Grouped bars: one group of bars per filter step, one bar per identity group; a dashed line at threshold.
+    Noisy bars are hatched and pale, a ratio of 0 is written "0" and a missing one "n/a", so neither is mistaken for
+    the other. Returns what was drawn: [{step, group, ratio, kind}]."""
+    from matplotlib.patches import Patch
+
     plt = _pyplot()
     steps = sorted({(r["position"], r["step"]) for r in rows})
-    fig, ax = plt.subplots(figsize=(max(6, 1.8 * len(steps) + 2), 4))
+    fig, ax = plt.subplots(figsize=(max(7, 1.8 * len(steps) + 2), 4.5))
     width = 0.8 / max(1, len(groups))
+    drawn, labels, handles = [], [], []
     for j, g in enumerate(groups):
-        vals = []
-        for pos, step in steps:
+        color = f"C{j % 10}"
+        for i, (pos, step) in enumerate(steps):
             r = next((r for r in rows if (r["position"], r["step"]) == (pos, step) and r["group"] == g), None)
-            vals.append(r["ratio"] if r and r["ratio"] is not None else 0.0)
-        ax.bar([i + j * width for i in range(len(steps))], vals, width, label=g.replace("_", " "))
-    ax.axhline(threshold, color="red", linestyle="--", linewidth=1, label=f"flag > {threshold}")
+            kind, x = bar_kind(r), i + j * width
+            drawn.append({"step": step, "group": g, "ratio": None if kind == "none" else r["ratio"], "kind": kind})
+            if kind in ("bar", "noisy"):
+                noisy = kind == "noisy"
+                ax.bar(x, r["ratio"], width, color=color, alpha=0.35 if noisy else 1.0, hatch="///" if noisy else None,
+                       edgecolor=color)
+            else:
+                labels.append((x, "0" if kind == "zero" else "n/a", color))
+        handles.append(Patch(facecolor=color, edgecolor=color, label=g.replace("_", " ")))
+    top = max([d["ratio"] for d in drawn if d["ratio"]] + [threshold])
+    for x, text, color in labels:
+        ax.text(x, 0.02 * top, text, ha="center", va="bottom", rotation=90, fontsize=6, color=color)
+    handles.append(ax.axhline(threshold, color="red", linestyle="--", linewidth=1, label=f"flag > {threshold}"))
     ax.axhline(1.0, color="black", linewidth=0.5)
+    handles.append(Patch(facecolor="white", edgecolor="gray", hatch="///", label="few documents (noisy)"))
+    ax.set_xlim(-width, len(steps) - 0.2)
+    ax.set_ylim(0, 1.25 * top)
+    ax.set_xlabel('"0": none of the group removed;  "n/a": no ratio (none of the group entered, or none removed)',
+                  fontsize=7)
     ax.set_xticks([i + 0.4 - width / 2 for i in range(len(steps))], [s for _, s in steps], rotation=15, fontsize=8)
     ax.set_ylabel("removal rate (group) / removal rate (all)")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(handles=handles, fontsize=7, ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return drawn
 
 
 def plot_shares(rows: list[dict], groups: list[str], path: Path, title: str) -> None:
