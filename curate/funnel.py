@@ -72,8 +72,13 @@ def inspect_lines(con, samples: int = 2) -> list[str]:
             WHERE k <= {int(samples)} ORDER BY step, reason, id"""
     ).fetchall()
     for step, reason, doc_id, url, text in rows:
-        out.append(f"{step}/{reason}: {url or doc_id}\n      {text!r}")
+        out.append(f"{step}/{reason}: {_label(doc_id, url)}\n      {text!r}")
     return out
+
+
+def _label(doc_id: str, url: str) -> str:
+    """A sample is named by its id (unique in a run; many documents can share a URL), then its URL if it has one."""
+    return f"{doc_id}  {url}" if url else str(doc_id)
 
 
 def _per_lang_section(con) -> list[str]:
@@ -132,5 +137,5 @@ def _tag_samples(con, cols: list[str], samples: int) -> list[str]:
         rows = con.execute(f"""SELECT {c}, id, coalesce(url, ''), regexp_replace(left(text, 90), '\\s+', ' ', 'g')
                                FROM (SELECT *, row_number() OVER (PARTITION BY {c} ORDER BY id) AS k FROM docs
                                      WHERE {c} IS NOT NULL) WHERE k <= {int(samples)} ORDER BY 1, 2""").fetchall()
-        out += [f"{c}={reason}: {url or doc_id}\n      {text!r}" for reason, doc_id, url, text in rows]
+        out += [f"{c}={reason}: {_label(doc_id, url)}\n      {text!r}" for reason, doc_id, url, text in rows]
     return out

@@ -96,3 +96,15 @@ def test_inspect_prints_funnel_languages_sizes_and_rejects(tmp_path, tiny_pipeli
         assert section in out
     assert "dropped_exact_duplicate" in out and "error_invalid_json" in out
     assert "exact_dedup_v1/exact_duplicate" in out
+
+
+def test_inspect_names_sample_rejects_by_id_when_documents_share_a_url(tmp_path, tiny_pipeline, jsonl_input):
+    """Pages of one URL (a mirror, a crawl that saw a page twice) are told apart by id; the URL follows it."""
+    for f in tmp_path.glob("input-*.jsonl"):
+        rows = [json.loads(line) if line.startswith("{\"") else line for line in f.read_text().splitlines()]
+        f.write_text("".join((json.dumps({**r, "url": "https://mirror.example/page"}) if isinstance(r, dict) else r)
+                             + "\n" for r in rows))
+    out = cli("inspect", make_run(tiny_pipeline, tmp_path, "a", "code")).output
+    assert "exact_dedup_v1/exact_duplicate: copy-of-0  https://mirror.example/page" in out
+    assert "exact_dedup_v1/exact_duplicate: upper-copy-of-1  https://mirror.example/page" in out
+
