@@ -1,13 +1,16 @@
 """Run-directory layout and the atomic Parquet writer.
 
-Nothing half-written is ever visible: a shard is written to ``<name>.parquet.tmp`` in its final folder and renamed
-into place only when complete (rename is atomic on POSIX within one file system). Readers and DuckDB views glob
-``*.parquet`` and so never see a partial file; a killed task leaves only a ``.tmp`` that its rerun overwrites.
+Nothing half-written is ever visible: a file is written to a temporary name of its own in its final folder
+(``<name>.<pid>-<random>.tmp``) and renamed into place only when complete (``os.replace`` is atomic on POSIX within
+one file system). Readers and DuckDB views glob ``*.parquet`` and so never see a partial file. Two writers of the
+same path (two attempts of one task, two commands writing one report) never share a temporary file: the last rename
+wins, whole. A killed writer leaves only its ``.tmp``, which no reader globs.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -74,14 +77,16 @@ class ParquetShardWriter:
 
 
 def partial(path: Path) -> Path:
-    """Where ``path`` is written until complete: ``<name>.tmp`` in the same folder, so the rename is atomic."""
-    return path.with_name(path.name + ".tmp")
+    """Where ``path`` is written until complete: a name unique to this writer (process id and a random part) in the
+    same folder, so the rename is atomic and concurrent writers of one path never write into each other's file."""
+    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
 
 
 @contextmanager
 def atomic_path(path: Path | str) -> Iterator[Path]:
-    """The one way curate writes a file: yield a temporary path beside ``path``; on success rename it into place, on
-    an exception remove it. Readers never see a partial file; a killed writer leaves only a ``.tmp``."""
+    """The one way curate writes a file: yield a temporary path beside ``path``, unique to this writer; on success
+    rename it into place, on an exception remove it. Readers never see a partial file; of concurrent writers the last
+    to finish wins, whole; a killed writer leaves only a ``.tmp``."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = partial(path)
@@ -93,7 +98,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     os.replace(tmp, path)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
+def atomic_write_text(path: Path | str, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text)
 
