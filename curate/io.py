@@ -1,16 +1,19 @@
 """Run-directory layout and the atomic Parquet writer.
 
 Nothing half-written is ever visible: a file is written to a temporary name of its own in its final folder
-(``<name>.<pid>-<random>.tmp``) and renamed into place only when complete (``os.replace`` is atomic on POSIX within
+(``<name>.<host>.<pid>-<random>.tmp``) and renamed into place only when complete (``os.replace`` is atomic on POSIX within
 one file system). Readers and DuckDB views glob ``*.parquet`` and so never see a partial file. Two writers of the
 same path (two attempts of one task, two commands writing one report) never share a temporary file: the last rename
-wins, whole. A killed writer leaves only its ``.tmp``, which no reader globs.
+wins, whole. A killed writer leaves only its ``.tmp``, which no reader globs and the next writer of that path
+removes.
 """
 
 from __future__ import annotations
 
+import glob
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,7 +66,7 @@ class ParquetShardWriter:
     def close(self) -> None:
         self._flush()
         self._writer.close()
-        os.replace(self._tmp, self.path)
+        replace(self._tmp, self.path)
 
     def __enter__(self):
         return self
@@ -76,10 +79,36 @@ class ParquetShardWriter:
             self._tmp.unlink(missing_ok=True)
 
 
+_HOST = socket.gethostname().replace(".", "_")
+
+
 def partial(path: Path) -> Path:
-    """Where ``path`` is written until complete: a name unique to this writer (process id and a random part) in the
-    same folder, so the rename is atomic and concurrent writers of one path never write into each other's file."""
-    return path.with_name(f"{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    """Where ``path`` is written until complete: a name unique to this writer (host, process id and a random part)
+    in the same folder, so the rename is atomic and concurrent writers of one path never write into each other's
+    file."""
+    return path.with_name(f"{path.name}.{_HOST}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+
+
+def replace(tmp: Path, path: Path) -> None:
+    """Rename a finished ``tmp`` into place, then remove what killed writers of ``path`` left: temporaries of this
+    host whose process is gone, and the ``<name>.tmp`` of older versions. A live writer's file is never touched."""
+    os.replace(tmp, path)
+    for left in path.parent.glob(f"{glob.escape(path.name)}.*tmp"):
+        rest = left.name[len(path.name) + 1 : -len(".tmp")]
+        host, _, pid = rest.rpartition(".")
+        pid = pid.split("-")[0]
+        if left.name == f"{path.name}.tmp" or (host == _HOST and pid.isdigit() and not _alive(int(pid))):
+            left.unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 @contextmanager
@@ -95,7 +124,7 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-    os.replace(tmp, path)
+    replace(tmp, path)
 
 
 def atomic_write_text(path: Path | str, text: str) -> None:

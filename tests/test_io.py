@@ -8,7 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from curate.io import ParquetShardWriter, atomic_path, atomic_write_text
+from curate.io import ParquetShardWriter, atomic_path, atomic_write_text, partial
 
 
 def test_two_writers_of_one_path_never_share_a_temporary_file(tmp_path):
@@ -49,3 +49,20 @@ def test_concurrent_shard_writers_leave_one_whole_shard(tmp_path):
     ids = pq.read_table(path).column("id").to_pylist()
     assert len(ids) == 2000 and len({i.split("-")[0] for i in ids}) == 1
     assert [p.name for p in tmp_path.iterdir()] == ["00000.parquet"]
+
+
+def test_the_next_writer_removes_what_a_killed_writer_left(tmp_path):
+    """A killed writer's temporary (its process gone) is removed by the next write of that path; a live writer's
+    temporary (this process's) is left alone."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "00000.parquet"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    left = partial(path).name.split(".")
+    left[-2] = f"{dead.stdout.strip()}-0000"  # <name>.<host>.<pid of a finished process>-<random>.tmp
+    (tmp_path / ".".join(left)).write_bytes(b"PAR1 half written")
+    live = partial(path)
+    live.write_bytes(b"PAR1 being written")
+    atomic_write_text(path, "whole")
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, live.name])
