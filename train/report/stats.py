@@ -5,6 +5,10 @@ mixture -> loss models judged by leave-one-mixture-out Spearman rank correlation
   The weights sum to 1, so adding a constant to every t_j is the same as scaling k: t is kept summing to zero.
 - Linear baseline (RegMix, Liu et al. 2024, their linear regression): L = sum_j b_j r_j (the intercept is
   redundant for the same reason).
+
+And the tests of a curation study: the paired t test over seeds, Holm's step-down correction over the
+pre-registered comparisons, and the power of a two-sided paired t test from the noncentral t distribution (the
+computation G*Power does for "means: difference between two dependent means").
 """
 
 from __future__ import annotations
@@ -23,6 +27,79 @@ def t_interval(values) -> tuple[float, float, int]:
     if n < 2:
         return float(x.mean()) if n else float("nan"), float("nan"), n
     return float(x.mean()), float(stats.t.ppf(0.975, n - 1) * x.std(ddof=1) / np.sqrt(n)), n
+
+
+def paired_t(diffs) -> tuple[float, float, int, float]:
+    """(mean difference, half-width of its 95% t interval, pairs, two-sided p-value) of paired differences: the
+    one-sample t test on the differences, which is scipy.stats.ttest_rel on the pairs. Differences that are all
+    equal give p = 1 when they are zero and p = 0 otherwise (t is infinite), where scipy returns nan."""
+    x = np.asarray(diffs, dtype=np.float64)
+    mean, half, n = t_interval(x)
+    if n < 2:
+        return mean, half, n, float("nan")
+    sd = float(x.std(ddof=1))
+    if sd == 0:
+        return mean, half, n, 1.0 if mean == 0 else 0.0
+    t = mean / (sd / np.sqrt(n))
+    return mean, half, n, float(2 * stats.t.sf(abs(t), n - 1))
+
+
+def holm(p_values) -> np.ndarray:
+    """Holm's step-down adjusted p-values (Holm 1979): the i-th smallest of m is multiplied by m - i + 1, then made
+    monotone (an adjusted p-value is never below the one before it) and capped at 1. Reject where adjusted < alpha:
+    the family-wise error rate stays at most alpha. A nan p-value (a comparison without two pairs) still counts in m,
+    as it was planned, and stays nan."""
+    p = np.asarray(p_values, dtype=np.float64)
+    m, out = len(p), np.full(len(p), np.nan)
+    finite = np.flatnonzero(np.isfinite(p))
+    order = finite[np.argsort(p[finite], kind="stable")]
+    running = 0.0
+    for i, k in enumerate(order):
+        running = max(running, min(1.0, (m - i) * p[k]))
+        out[k] = running
+    return out
+
+
+def paired_power(dz: float, n: int, alpha: float = 0.05) -> float:
+    """Power of the two-sided paired t test at level alpha with n pairs, for a true mean difference of dz standard
+    deviations of the difference: P(|T| > t_{1-alpha/2, n-1}) with T noncentral t (n - 1 df, noncentrality
+    dz * sqrt(n))."""
+    if n < 2:
+        return float("nan")
+    df, nc = n - 1, dz * np.sqrt(n)
+    crit = stats.t.ppf(1 - alpha / 2, df)
+    wrong_side = stats.nct.cdf(-crit, df, nc)  # below 1e-16 for any dz > 0 worth asking; scipy gives nan for some
+    return float(stats.nct.sf(crit, df, nc) + (wrong_side if np.isfinite(wrong_side) else 0.0))
+
+
+def mde(n: int, comparisons: int = 1, alpha: float = 0.05, power: float = 0.8) -> float:
+    """The minimal detectable effect, in standard deviations of the paired difference: the dz at which the
+    two-sided paired t test with n pairs at level alpha / comparisons (Bonferroni's level, which is Holm's first
+    step) has the given power. Infinite below two pairs."""
+    if n < 2:
+        return float("inf")
+    level = alpha / max(comparisons, 1)
+    hi = 1.0
+    while paired_power(hi, n, level) < power:
+        hi *= 2
+    return float(optimize.brentq(lambda d: paired_power(d, n, level) - power, 0.0, hi, xtol=1e-10))
+
+
+def seeds_needed(dz: float, comparisons: int = 1, alpha: float = 0.05, power: float = 0.8,
+                 limit: int = 100_000) -> int:
+    """The fewest pairs (seeds) at which an effect of dz standard deviations of the paired difference reaches the
+    power of mde(); -1 when even `limit` pairs would not (dz <= 0)."""
+    if not dz > 0:
+        return -1
+    level, lo, hi = alpha / max(comparisons, 1), 2, 2
+    while paired_power(dz, hi, level) < power:
+        if hi >= limit:
+            return -1
+        lo, hi = hi, min(2 * hi, limit)
+    while lo < hi:  # power rises with n: the first n that reaches it
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if paired_power(dz, mid, level) < power else (lo, mid)
+    return lo
 
 
 def slope(x, y) -> tuple[float, float]:
