@@ -62,7 +62,8 @@ def test_every_sweep_config_key_is_documented_and_listed_in_help():
         assert not [f for f in cls.__dataclass_fields__ if not docs.get(f)], cls
     sweep_help = CliRunner().invoke(main, ["sweep", "--help"]).output
     keys = [(k, d) for k, d in config_reference(SweepConfig) if not k.startswith("train.")]
-    assert len(keys) == 24  # mixtures.* 6, seeds, workers, stack, arms[].* 3, grids[].* 6, eval[].* 4, baseline, contrasts
+    fields = set(SweepConfig.__dataclass_fields__) - {"train"}
+    assert {k.split(".")[0].split("[")[0] for k, _ in keys} == fields  # nested keys listed (mixtures.kind ...)
     for key, doc in keys:
         assert key in sweep_help and doc.split()[0] in sweep_help, key
 
@@ -97,6 +98,20 @@ def test_bad_sweep_config_names_its_key(tiny_raw, patch, key, words):
     with pytest.raises(ConfigError) as err:
         parse(SweepConfig, raw)
     assert err.value.key == key and words in str(err.value)
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_the_removed_stack_key_is_refused_when_true_and_ignored_when_false(tiny_raw, tmp_path, value):
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump({**tiny_sweep_raw(tiny_raw), "stack": value == "true"}))
+    if value == "false":
+        assert load_sweep(path).seeds == [1, 2]
+        return
+    result = CliRunner().invoke(main, ["sweep", str(path), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output.count("\n") == 1 and "stack: was removed" in result.output
+    assert "478.2 s stacked, 428.7 s one run after another" in result.output
+    assert not (tmp_path / "out").exists()  # refused before any work
 
 
 def test_a_sweep_needs_two_sources(tiny_raw):

@@ -1,5 +1,4 @@
-"""The model: a nanoGPT-clear decoder-only Transformer (gpt), runs stacked to train as one (batched), export to
-transformers (export)."""
+"""The model: a nanoGPT-clear decoder-only Transformer (gpt), export to transformers (export)."""
 
 from train.model.gpt import GPT, KVCache, apply_rotary, rms_norm
 

@@ -38,6 +38,9 @@ from train.yamlio import read_yaml
 
 KINDS = ("grid", "dirichlet", "list")
 MAX_MIXTURES = 1000
+STACK_REMOVED = ("was removed: training a worker's runs as one stacked model was slower in every measurement (the "
+                 "20-run sweep of pipelines/sweep.yaml on 2 cores: 478.2 s stacked, 428.7 s one run after another, "
+                 "benches/results/train_sweep_designs.json); delete the key")
 
 
 @dataclass
@@ -77,11 +80,6 @@ class SweepConfig:
     """Seeds per mixture (weights init and batch order); two or more give each mixture an interval."""
     workers: int = 0
     """Runs trained at once, each with CPU cores / workers torch threads; 0 = one per core."""
-    stack: bool = False
-    """Train runs that differ only in seed and weights together, as one stacked model per worker (batched matmuls,
-    train/model/batched.py), instead of one run after another in each worker. Off by default: at the 1m sweep shape on
-    2 CPU cores one run at a time was 1.12x faster (benches/results/train_sweep_designs.json), as compute, not
-    per-step overhead, bounds those steps; stacking is for many tiny models, where the per-step overhead costs."""
     arms: list[ArmConfig] = field(default_factory=list)
     """Curation arms: each a name and per-source `where` conditions on the training documents (train/sweep/arms.py)."""
     grids: list[GridConfig] = field(default_factory=list)
@@ -128,6 +126,9 @@ class SweepConfig:
 def load_sweep(path: str | Path, overrides: typing.Sequence[str] = ()) -> SweepConfig:
     """Read a sweep YAML, apply `key=value` overrides (`train.tokens=1e6`, `seeds=[1,2,3]`), parse and check it."""
     raw = read_yaml(path, overrides, "sweep")
+    if raw.get("stack") not in (None, False):  # the stacked path is gone; `stack: false` (its old default) is ignored
+        raise ConfigError("stack", STACK_REMOVED)
+    raw.pop("stack", None)
     return parse(SweepConfig, raw)
 
 
@@ -213,7 +214,7 @@ def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = Tr
     meta = _write_plan(out, config, entries, tokenizer_dir, arms)
     jobs = [(e["run"], run_config(config, e, tokenizer_dir, threads), out / "runs" / e["run"]) for e in todo]
     show = Progress(len(entries), [e["run"] for e in todo], config.train.steps, enabled=progress)
-    failed = train_all(jobs, workers, threads, show, stack=config.stack)
+    failed = train_all(jobs, workers, threads, show)
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(start)),
                "seconds": round(time.time() - start, 1), "trained": len(todo) - len(failed),
                "skipped": len(entries) - len(todo), "failed": failed, "workers": workers, "threads": threads,

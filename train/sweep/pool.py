@@ -1,9 +1,6 @@
 """The sweep's process pool and its progress view.
 
-Each of `workers` spawned processes trains one run after another (`train_run`). With the sweep's `stack: true`,
-runs that can train together (train/model/batched.py: same shape and schedule, shared tokenizer, not yet started) are
-split into groups instead; each group trains as one stacked model in one process, so the per-step overhead is
-paid once per group rather than once per run, and runs resuming from a checkpoint train alone. Each worker has
+Each of `workers` spawned processes trains one run after another (`train_run`). Each worker has
 `threads` torch threads (cores / workers) and OMP_WAIT_POLICY=PASSIVE: with two torch processes on two cores,
 spinning OpenMP threads slow both 10-60x (measured on a 2-core machine).
 A run's log lines go to its train.log; its step lines also feed one progress view for the whole sweep.
@@ -27,11 +24,10 @@ from train.errors import TrainError
 _QUEUE = None  # in a worker: where its step lines go
 
 
-def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, show: Progress, *,
-              stack: bool = False) -> dict[str, str]:
-    """Train each (name, TrainConfig, run_dir) in a pool of `workers` processes, one run after another in each, or
-    with `stack` in groups trained together; returns {name: error} of those that failed. The others carry on; a
-    killed sweep resumes its runs from their checkpoints when started again."""
+def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, show: Progress) -> dict[str, str]:
+    """Train each (name, TrainConfig, run_dir) in a pool of `workers` processes, one run after another in each;
+    returns {name: error} of those that failed. The others carry on; a killed sweep resumes its runs from their
+    checkpoints when started again."""
     import multiprocessing
 
     failed: dict[str, str] = {}
@@ -41,12 +37,7 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: forking after torch started threads can hang
     queue = ctx.Queue()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, queue)) as pool:
-        futures = {}
-        for group in groups(jobs, workers) if stack else [[job] for job in jobs]:
-            if len(group) == 1:  # nothing to stack it with (or resuming from its checkpoint): the plain train_run
-                futures[pool.submit(_train_one, *group[0])] = [group[0][0]]
-            else:
-                futures[pool.submit(_train_group, group)] = [name for name, _, _ in group]
+        futures = {pool.submit(_train_one, *job): job[0] for job in jobs}
         pending = set(futures)
         try:
             while pending:
@@ -54,14 +45,12 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
                 show.drain(queue)
                 for future in done:
                     try:
-                        errors = future.result()
+                        error = future.result()
                     except BrokenProcessPool as e:  # a worker killed from outside (out of memory, a signal)
-                        errors = f"worker died: {e!r}"
-                    for name in futures[future]:
-                        error = errors.get(name) if isinstance(errors, dict) else errors
-                        if error:
-                            failed[name] = error
-                        show.finish(name, error)
+                        error = f"worker died: {e!r}"
+                    if error:
+                        failed[futures[future]] = error
+                    show.finish(futures[future], error)
                 show.render(force=bool(done))
         except KeyboardInterrupt:  # stop now: every run resumes from its last checkpoint when the sweep restarts
             for process in list((pool._processes or {}).values()):  # Python < 3.14: no public terminate_workers()
@@ -70,48 +59,6 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
             raise
     show.close()
     return failed
-
-
-def groups(jobs: list[tuple[str, object, Path]], workers: int) -> list[list[tuple[str, object, Path]]]:
-    """Runs to train together: those with one compatible_key and no checkpoint yet, dealt round-robin into
-    `workers` groups (so every core has work), or into a multiple of `workers` when memory or the stacking cap
-    needs more groups (so groups run in whole waves of equal size); a run with a checkpoint is a group of its own
-    (it resumes alone)."""
-    from train.model.batched import compatible_key
-
-    out, together = [], {}
-    for job in jobs:
-        if (job[2] / "ckpt.pt").is_file():
-            out.append([job])
-        else:
-            together.setdefault(compatible_key(job[1]), []).append(job)
-    for same in together.values():
-        n = max(min(workers, len(same)), -(-len(same) * _bytes_per_run(same[0][1]) // GROUP_BYTES),
-                -(-len(same) // max_stacked(same[0][1])))
-        n = min(len(same), -(-n // workers) * workers)  # whole waves: 3 groups on 2 workers would leave a core idle
-        out += [same[i::n] for i in range(n)]
-    return out
-
-
-def max_stacked(cfg) -> int:
-    """Most runs one group stacks: as many as keep one sequence of each within the micro-batch bound
-    (train.loop.LOGITS_PER_PASS). Beyond it every forward pass allocates logits glibc maps and unmaps, and the page
-    faults cost more than stacking saves (benches/train_alloc.py); nanoGPT-sized vocabularies stack by the hundred."""
-    from train.loop import sequences_per_pass
-
-    return sequences_per_pass(cfg.model.block_size, cfg.model.vocab_size or cfg.tokenizer.vocab_size)
-
-
-GROUP_BYTES = 4 << 30  # memory one group of stacked runs may take; larger groups are split
-
-
-def _bytes_per_run(cfg) -> int:
-    """Rough training memory of one run: float32 logits, their gradient and softmax (3 x B x T x V), activations
-    (~16 x B x T x C per layer) and weights, gradients and AdamW moments (4 x params)."""
-    m, vocab = cfg.model, cfg.model.vocab_size or cfg.tokenizer.vocab_size
-    tokens = cfg.batch_size * m.block_size
-    params = vocab * m.n_embd + m.n_layer * (4 * m.n_embd**2 + 3 * m.n_embd * m.ffn_hidden)
-    return 4 * (3 * tokens * vocab + 16 * tokens * m.n_embd * m.n_layer + 4 * params)
 
 
 def _init_worker(threads: int, queue) -> None:
@@ -142,39 +89,6 @@ def _train_one(name: str, cfg, run_dir: Path) -> str | None:
             traceback.print_exc(file=log)
             return f"{type(e).__name__}: {e} (traceback in {run_dir / 'train.log'})"
     return None
-
-
-def _train_group(group: list[tuple[str, object, Path]]) -> dict[str, str]:
-    """Worker: the runs of `group` trained together (train/model/batched.py); {name: error} if the group failed."""
-    with contextlib.ExitStack() as stack:
-        tees = {}
-        for name, cfg, run_dir in group:
-            run_dir.mkdir(parents=True, exist_ok=True)
-            tees[name] = _Tee(stack.enter_context(open(run_dir / "train.log", "a")), name)
-            tees[name].write(f"[sweep worker pid {os.getpid()}, {cfg.threads} thread(s), {len(group)} run(s) "
-                             "trained together]\n")
-            if _QUEUE is not None:
-                _QUEUE.put((name, False, 0))
-        try:
-            from train.model.batched import train_together
-
-            def log_for(name):
-                def log(line: str) -> None:
-                    tees[name].write(line + "\n")
-                    tees[name].flush()  # a user tailing train.log sees each line as it comes
-
-                return log
-
-            train_together(group, log_for)
-        except TrainError as e:
-            return {name: str(e) for name, _, _ in group}
-        except Exception as e:  # noqa: BLE001 - a failed group is reported, the other groups carry on
-            import traceback
-
-            for name, _, run_dir in group:
-                traceback.print_exc(file=tees[name].log)
-            return {name: f"{type(e).__name__}: {e} (traceback in {run_dir / 'train.log'})" for name, _, run_dir in group}
-    return {}
 
 
 class _Tee:
