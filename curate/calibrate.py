@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import click
 import numpy as np
 
 from curate.errors import ConfigError
@@ -151,26 +150,21 @@ def _groups(rows, reference: str, min_docs: int, with_reference: bool):
             yield f"script:{script}", np.array(vals, dtype=float)
 
 
-@click.command("calibrate")
-@click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Thresholds YAML to write.")
-@click.option("--share", type=click.FloatRange(0, 1), default=None,
-              help="Remove this share of every language per rule, instead of the share the default removes in "
-                   "the reference language.")
-@click.option("--reference", default="en", show_default=True, help="Language whose default thresholds set the share.")
-@click.option("--min-docs", default=20, show_default=True, type=click.IntRange(min=2),
-              help="Documents a language needs for thresholds of its own; fewer are pooled by script.")
-def calibrate_cmd(run_dir, output, share, reference, min_docs):
-    """Per-language thresholds from RUN_DIR's signals (FineWeb-2's method), for `per_lang: FILE` on the steps."""
+def thresholds_file(result: dict, run_dir: str, output: str, reference: str) -> str:
+    """The thresholds YAML (``per_lang: FILE`` on the steps), with a header saying where it came from."""
     import yaml
 
-    result = calibrate(run_dir, reference, share, min_docs)
     header = (f"# curate calibrate {run_dir}: per-language thresholds removing the share each rule removes in "
               f"{reference!r} (FineWeb-2)\n# use: per_lang: {output} on " + ", ".join(result["thresholds"]) + "\n")
-    Path(output).write_text(header + yaml.safe_dump(result, sort_keys=False, allow_unicode=True))
+    return header + yaml.safe_dump(result, sort_keys=False, allow_unicode=True)
+
+
+def rule_lines(result: dict, reference: str) -> list[str]:
+    """One line per calibrated rule: the default's share in the reference language and the thresholds written."""
+    out = []
     for step, rules in result["rules"].items():
         for param, r in rules.items():
             n = sum(param in e for e in result["thresholds"].get(step, {}).values())
-            click.echo(f"{step}.{param}: default {r['default']} removes {r['reference_share']:.1%} of "
+            out.append(f"{step}.{param}: default {r['default']} removes {r['reference_share']:.1%} of "
                        f"{reference!r} ({r['reference_docs']} docs); {n} language/script thresholds")
-    click.echo(f"-> {output}")
+    return out

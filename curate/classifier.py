@@ -1,4 +1,5 @@
-"""`curate classifier train`: train a fastText classifier from labelled JSONL / Parquet rows (the DCLM / Dolma recipe).
+"""Train a fastText classifier from labelled JSONL / Parquet rows (the DCLM / Dolma recipe); the command is
+`curate classifier train` (curate/commands/classifier.py).
 
     curate classifier train data/*.jsonl -o toxic.bin --label-field label --positive 1
 
@@ -16,9 +17,8 @@ import json
 import tempfile
 from pathlib import Path
 
-import click
-
 from curate.errors import ConfigError
+from curate.io import atomic_write_text
 from curate.metrics import auroc, precision_recall
 
 
@@ -92,35 +92,11 @@ def evaluate(model, test: list, positive: str) -> dict:
     return {"auroc": auroc(y, scores), **pr, "positives": sum(y)}
 
 
-@click.group("classifier")
-def classifier_group():
-    """Train fastText classifiers for fasttext_classifier_v1."""
-
-
-@classifier_group.command("train")
-@click.argument("inputs", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="Model file to write (.bin).")
-@click.option("--text-field", default="text", show_default=True)
-@click.option("--label-field", default="label", show_default=True)
-@click.option("--positive", default="1", show_default=True, help="Label value scored by precision, recall, AUROC.")
-@click.option("--holdout", default=0.2, show_default=True, type=click.FloatRange(0.01, 0.9))
-@click.option("--epoch", default=5, show_default=True, help="fastText epochs (its default).")
-@click.option("--lr", default=0.1, show_default=True, help="fastText learning rate (its default).")
-@click.option("--word-ngrams", default=2, show_default=True, help="Word n-grams (DCLM, Dolma: 2).")
-@click.option("--dim", default=100, show_default=True, help="Embedding size (fastText default).")
-@click.option(
-    "--bucket",
-    default=2_000_000,
-    show_default=True,
-    help="Hash buckets for word n-grams (fastText default; the model holds bucket x dim floats: 800 MB by default).",
-)
-@click.option("--seed", default=0, show_default=True)
-@click.option("--threads", default=1, show_default=True, help="Training threads (1 = reproducible).")
-def train_cmd(
-    inputs, output, text_field, label_field, positive, holdout, epoch, lr, word_ngrams, dim, bucket, seed, threads
-):
-    """Train on INPUTS (JSONL / Parquet with text and label); print held-out precision, recall and AUROC."""
-    rows, skipped = read_rows(list(inputs), text_field, label_field)
+def train_classifier(inputs: list[str], output: str, text_field: str, label_field: str, positive: str,
+                     holdout: float, seed: int, threads: int, **hyper) -> dict:
+    """Read, split, train and evaluate; writes the model to ``output`` and its metrics to ``MODEL.json``; returns
+    the metrics. ``hyper``: epoch, lr, wordNgrams, dim, bucket (fastText's names)."""
+    rows, skipped = read_rows(inputs, text_field, label_field)
     labels = sorted({lab for _, lab in rows})
     if len(labels) < 2:
         raise ConfigError(
@@ -130,8 +106,7 @@ def train_cmd(
     if positive not in labels:
         raise ConfigError(f"--positive {positive!r} is not a label value; values: {', '.join(labels)}")
     train, test = split(rows, holdout, seed)
-    hyper = {"epoch": epoch, "lr": lr, "wordNgrams": word_ngrams, "dim": dim, "bucket": bucket, "seed": seed}
-    model = train_model(train, Path(output), threads, **hyper)
+    model = train_model(train, Path(output), threads, seed=seed, **hyper)
     metrics = {
         "train_rows": len(train),
         "heldout_rows": len(test),
@@ -140,15 +115,5 @@ def train_cmd(
         "positive": positive,
         **evaluate(model, test, positive),
     }
-    Path(output).with_suffix(".json").write_text(json.dumps(metrics, indent=1) + "\n")
-    click.echo(
-        f"trained on {len(train)} rows ({skipped} skipped: no text or label), held out {len(test)} "
-        f"({metrics['positives']} positive)"
-    )
-    click.echo(
-        f"held-out AUROC {metrics['auroc']:.3f}  precision {metrics['precision']:.3f}  "
-        f"recall {metrics['recall']:.3f}  F1 {metrics['f1']:.3f}  (positive = {positive}, threshold 0.5)"
-    )
-    click.echo(
-        f"-> {output}; use it with fasttext_classifier_v1: {{model_path: {output}, label: __label__{positive}}}"
-    )
+    atomic_write_text(Path(output).with_suffix(".json"), json.dumps(metrics, indent=1) + "\n")
+    return metrics

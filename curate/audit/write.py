@@ -1,4 +1,5 @@
-"""`curate audit RUN_DIR [RUN_DIR ...] -o OUT`: what each filter did to documents that mention each identity group.
+"""What `curate audit RUN_DIR [RUN_DIR ...] -o OUT` writes (the command is curate/commands/audit.py): what each
+filter did to documents that mention each identity group.
 
 Blocklists and toxicity classifiers remove harmless text about minorities, women, religions and dialects more often
 than other text (Dixon et al. 2018; Dodge et al. 2021 for C4's blocklist). From a run directory alone (the
@@ -17,8 +18,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import click
-
 from curate.audit.data import ALL, language_table, load_run, pronoun_table, removal_table
 from curate.audit.report import (
     plot_pronouns,
@@ -29,7 +28,7 @@ from curate.audit.report import (
     ratio_markdown,
     share_markdown,
 )
-from curate.io import atomic_path
+from curate.io import atomic_path, atomic_write_text
 
 LEGEND = (
     "Cells: removal rate among documents mentioning the group / the step's overall removal rate "
@@ -69,7 +68,7 @@ def audit_runs(run_dirs: list[str], out: Path, threshold: float = 1.25, min_docs
     write_parquet(removal, out / "audit.parquet")
     write_parquet(pronouns, out / "pronouns.parquet")
     write_parquet(languages, out / "languages.parquet")
-    (out / "audit.md").write_text("\n".join(md) + "\n")
+    atomic_write_text(out / "audit.md", "\n".join(md) + "\n")
     return md
 
 
@@ -168,40 +167,14 @@ def _comparison(runs, removal: list[dict]) -> list[str]:
     return md + [""]
 
 
-@click.command("audit")
-@click.argument("run_dirs", nargs=-1, required=True, type=click.Path(exists=True, file_okay=False))
-@click.option("-o", "--output", type=click.Path(file_okay=False), help="Output folder [default: RUN_DIR/audit].")
-@click.option("--threshold", default=1.25, show_default=True, help="Flag removal-rate ratios above this.")
-@click.option(
-    "--min-docs",
-    default=30,
-    show_default=True,
-    help="Mark groups with fewer entering documents as noisy; report slices with at least this many.",
-)
-@click.option(
-    "--labels",
-    type=click.Path(exists=True, dir_okay=False),
-    help="JSONL/Parquet of `id`, `label` (1 toxic, 0 not) for the rows of the runs: adds the labelled check "
-    "(identity over-removal among non-toxic rows, AUROC of `toxicity`); curate/audit/labels.py.",
-)
-def audit_cmd(run_dirs, output, threshold, min_docs, labels):
-    """Per filter and identity group: removal-rate ratios, group shares and pronouns (Markdown, PNG, Parquet)."""
-    out = Path(output) if output else Path(run_dirs[0]) / "audit"
-    md = audit_runs(list(run_dirs), out, threshold, min_docs)
-    flagged = sum(1 for line in md if "**" in line and line.startswith("|"))
-    click.echo(f"audit of {len(run_dirs)} run(s) -> {out / 'audit.md'} ({flagged} table row(s) with a flagged ratio)")
-    if labels:
-        from curate.audit.labels import labelled_check, labelled_markdown
+def labelled_checks(run_dirs: list[str], out: Path, labels: Path, threshold: float = 1.25) -> list[dict]:
+    """The labelled check of every run (curate/audit/labels.py), appended to out/audit.md and written to
+    out/labelled.parquet."""
+    from curate.audit.labels import labelled_check, labelled_markdown
 
-        checks = [labelled_check(d, Path(labels), threshold) for d in run_dirs]
-        with open(out / "audit.md", "a") as f:
-            f.write("\n".join(labelled_markdown(checks, threshold)) + "\n")
-        write_parquet([{k: v for k, v in c.items() if k != "identity_removed_by_step"} for c in checks],
-                      out / "labelled.parquet")
-        for c in checks:
-            auc = "-" if c["auroc"] is None else f"{c['auroc']:.3f}"
-            click.echo(
-                f"labelled check {c['run']}: non-toxic rows mentioning identity removed "
-                f"{100 * c['identity_rate']:.1f}% vs {100 * c['other_rate']:.1f}% of the others (ratio "
-                f"{c['ratio']:.2f}: {'passes' if c['passes'] else 'FAILS'}); toxicity AUROC {auc}"
-            )
+    checks = [labelled_check(d, labels, threshold) for d in run_dirs]
+    md = (out / "audit.md").read_text() + "\n".join(labelled_markdown(checks, threshold)) + "\n"
+    atomic_write_text(out / "audit.md", md)
+    write_parquet([{k: v for k, v in c.items() if k != "identity_removed_by_step"} for c in checks],
+                  out / "labelled.parquet")
+    return checks
