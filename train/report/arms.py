@@ -1,13 +1,15 @@
-"""`train report SWEEP_DIR` for a sweep with curation arms: what each curation choice does to the loss.
+"""`train report SWEEP_DIR` for a sweep with curation arms: what each curation choice does to the loss, and what
+the study could have seen.
 
 Per arm and evaluation set (each training source's held-out documents, each `eval` set, and the mean over the
 training sources): the final validation loss with a 95% t interval over seeds. Per arm against the baseline arm (and
-per `contrasts` pair): the paired difference, seed by seed (same seed = same initial weights and batch plan, so the
-seed's own effect cancels), with a 95% paired t interval; an effect is stated only when that interval excludes zero,
-and the report says how many comparisons were made and which effects also survive a Bonferroni correction.
+per `contrasts` and `primary` pair): the paired difference, seed by seed (same seed = same initial weights and the
+same documents in the same order, so the seed's own effect cancels), with its 95% paired t interval and p-value.
+Holm's correction applies over the pre-registered `primary` comparisons only; every other comparison is exploratory
+and uncorrected. The noise floor (train/report/noise.py) comes from the negative-control arms.
 
 Writes into SWEEP_DIR: summary.parquet (one row per run and evaluation set), arms.parquet, arm_effects.parquet,
-report.md and, per threshold grid, loss_vs_<grid>.png.
+noise.parquet, report.md, primary_effects.png and, per threshold grid, loss_vs_<grid>.png.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
-from scipy import stats
 
 from train.errors import TrainError
+from train.report import noise
 from train.report import stats as st
 from train.report.tables import write_parquet
 
@@ -31,10 +33,13 @@ class ArmData:
     meta: dict
     sources: list[str]  # training sources
     sets: list[str]  # evaluation sets: sources, eval entries, "mean"
-    rows: list[dict]  # one per finished run: entry, loss {set: nats}, splits (splits.json)
+    rows: list[dict]  # one per finished run: entry, loss {set: nats}, bpb {set: bits per byte}, seen, splits
 
     def arm_names(self) -> list[str]:
         return [a["name"] for a in self.meta["arms"]]
+
+    def baseline(self) -> str:
+        return self.meta.get("baseline") or self.arm_names()[0]
 
 
 def collect(sweep_dir: Path, meta: dict) -> ArmData:
@@ -45,14 +50,23 @@ def collect(sweep_dir: Path, meta: dict) -> ArmData:
         run_dir = sweep_dir / "runs" / entry["run"]
         if not (run_dir / "summary.json").is_file():
             continue
-        metrics = [r for r in pq.read_table(run_dir / "metrics.parquet").to_pylist() if r["split"] == "val"]
-        last = max(r["step"] for r in metrics)
-        loss = {r["source"]: r["loss"] for r in metrics if r["step"] == last}
-        loss["mean"] = float(np.mean([loss[s] for s in sources]))
-        seen = {r["source"]: r["tokens"] for r in metrics if r["step"] == last}
+        table = pq.read_table(run_dir / "metrics.parquet").to_pylist()
+        loss, seen = _final(table, "val", sources)
+        bpb, _ = _final(table, "val_bpb", sources)  # absent from runs made before bits per byte were logged
         splits = json.loads((run_dir / "splits.json").read_text()) if (run_dir / "splits.json").is_file() else {}
-        rows.append({"entry": entry, "loss": loss, "seen": seen, "splits": splits})
+        rows.append({"entry": entry, "loss": loss, "bpb": bpb, "seen": seen, "splits": splits})
     return ArmData(sweep_dir, meta, sources, sets, rows)
+
+
+def _final(metrics: list[dict], split: str, sources: list[str]) -> tuple[dict, dict]:
+    """The last step's {set: value} of one split (with "mean" over the training sources) and {set: tokens}."""
+    rows = [r for r in metrics if r["split"] == split]
+    if not rows:
+        return {}, {}
+    last = max(r["step"] for r in rows)
+    value = {r["source"]: r["loss"] for r in rows if r["step"] == last}
+    value["mean"] = float(np.mean([value[s] for s in sources])) if all(s in value for s in sources) else np.nan
+    return value, {r["source"]: r["tokens"] for r in rows if r["step"] == last}
 
 
 def summary_rows(data: ArmData) -> list[dict]:
@@ -72,8 +86,9 @@ def summary_rows(data: ArmData) -> list[dict]:
     return out
 
 
-def _losses(data: ArmData, arm: str, mixture: int) -> dict[int, dict[str, float]]:
-    return {r["entry"]["seed"]: r["loss"] for r in data.rows
+def _values(data: ArmData, arm: str, mixture: int, key: str) -> dict[int, dict[str, float]]:
+    """{seed: {set: value}} of one arm and mixture; key "loss" (nats per token) or "bpb" (bits per byte)."""
+    return {r["entry"]["seed"]: r[key] for r in data.rows
             if r["entry"]["arm_name"] == arm and r["entry"]["mixture"] == mixture}
 
 
@@ -96,32 +111,60 @@ def arm_rows(data: ArmData) -> list[dict]:
     return out
 
 
+def primary(data: ArmData) -> list[tuple[str, str, str]]:
+    """The pre-registered comparisons (arm, against, evaluation set) of sweep.json, checked against the plan."""
+    out = []
+    for p in data.meta.get("primary") or []:
+        arm, ref = p["arm"], p.get("against") or data.baseline()
+        for name in (arm, ref):
+            if name not in data.arm_names():
+                raise TrainError(f"primary comparison {arm} vs {ref}: no arm named {name!r} in this sweep "
+                                 f"(arms: {', '.join(data.arm_names())})")
+        if p["eval"] not in data.sets:
+            raise TrainError(f"primary comparison {arm} vs {ref}: no evaluation set named {p['eval']!r} "
+                             f"(sets: {', '.join(data.sets)})")
+        out.append((arm, ref, p["eval"]))
+    return out
+
+
 def comparisons(data: ArmData) -> list[tuple[str, str]]:
-    names, base = data.arm_names(), data.meta.get("baseline") or data.arm_names()[0]
-    pairs = [(a, base) for a in names if a != base]
-    return pairs + [tuple(c) for c in data.meta.get("contrasts", []) if tuple(c) not in pairs]
+    """Each arm against the baseline, then each `contrasts` pair, then any other pair a primary comparison names."""
+    base = data.baseline()
+    pairs = [(a, base) for a in data.arm_names() if a != base]
+    for pair in [*(tuple(c) for c in data.meta.get("contrasts", [])), *((a, r) for a, r, _ in primary(data))]:
+        if pair not in pairs:
+            pairs.append(pair)
+    return pairs
+
+
+def _paired(data: ArmData, arm: str, ref: str, name: str, key: str) -> list[float]:
+    """arm - ref on one evaluation set, one difference per (mixture, seed) both have finished."""
+    diffs = []
+    for m in sorted({r["entry"]["mixture"] for r in data.rows}):
+        a, b = _values(data, arm, m, key), _values(data, ref, m, key)
+        diffs += [a[s].get(name, np.nan) - b[s].get(name, np.nan) for s in sorted(set(a) & set(b))]
+    return diffs
 
 
 def effect_rows(data: ArmData) -> list[dict]:
-    """Paired (same seed, same mixture) differences arm - reference per evaluation set, with 95% paired t intervals,
-    and whether they survive Bonferroni over every comparison made."""
-    mixes = sorted({r["entry"]["mixture"] for r in data.rows})
+    """Paired (same seed, same mixture) differences arm - reference per evaluation set in nats per token, with 95%
+    paired t intervals and p-values, the same in bits per byte, and Holm's adjustment over the primary ones."""
+    chosen, alpha = set(primary(data)), float(data.meta.get("alpha") or 0.05)
     out = []
     for arm, ref in comparisons(data):
         for name in data.sets:
-            diffs = []
-            for m in mixes:
-                a, b = _losses(data, arm, m), _losses(data, ref, m)
-                diffs += [a[s][name] - b[s][name] for s in sorted(set(a) & set(b))]
-            mean, half, n = st.t_interval(diffs)
+            mean, half, n, p = st.paired_t(_paired(data, arm, ref, name, "loss"))
+            bpb, bpb_half, _, _ = st.paired_t(_paired(data, arm, ref, name, "bpb"))
             out.append({"arm": arm, "reference": ref, "set": name, "effect": mean, "half": half, "pairs": n,
-                        "significant": bool(np.isfinite(half) and abs(mean) > half)})
-    k = sum(1 for e in out if e["pairs"] >= 2)
+                        "significant": bool(np.isfinite(half) and abs(mean) > half), "p_value": p,
+                        "primary": (arm, ref, name) in chosen, "effect_bpb": bpb, "half_bpb": bpb_half})
+    first = [e for e in out if e["primary"]]
+    for e, adjusted in zip(first, st.holm([e["p_value"] for e in first])):
+        e["p_holm"] = float(adjusted)
     for e in out:
-        n = e["pairs"]
-        wide = float(stats.t.ppf(1 - 0.025 / max(k, 1), n - 1) / stats.t.ppf(0.975, n - 1)) if n >= 2 else np.nan
-        e["comparisons"] = k
-        e["bonferroni"] = bool(np.isfinite(e["half"]) and abs(e["effect"]) > e["half"] * wide)
+        e.setdefault("p_holm", np.nan)
+        e["holm_significant"] = bool(e["p_holm"] < alpha)
+        e["comparisons"] = len(first)
     return out
 
 
@@ -140,7 +183,7 @@ def validation_tokens(data: ArmData) -> dict[str, dict]:
 
 
 def report(sweep_dir: Path, meta: dict) -> Path:
-    from train.report import arms_text
+    from train.report import arms_text, findings
 
     data = collect(sweep_dir, meta)
     if not data.rows:
@@ -148,10 +191,12 @@ def report(sweep_dir: Path, meta: dict) -> Path:
                          "run `train sweep` first (it resumes)")
     write_parquet(sweep_dir / "summary.parquet", summary_rows(data))
     arms, effects = arm_rows(data), effect_rows(data)
+    floor = noise.noise_rows(data, lambda arm, ref, name: _paired(data, arm, ref, name, "loss"), effects)
     write_parquet(sweep_dir / "arms.parquet", arms)
     write_parquet(sweep_dir / "arm_effects.parquet", effects)
-    plots = arms_text.draw_grids(data, arms)
-    text = arms_text.render(data, arms, effects, validation_tokens(data), plots)
+    write_parquet(sweep_dir / "noise.parquet", floor)
+    plots = findings.draw_primary(data, effects, floor) + arms_text.draw_grids(data, arms)
+    text = arms_text.render(data, arms, effects, floor, noise.verdict(data, effects), validation_tokens(data), plots)
     path = sweep_dir / "report.md"
     path.write_text(text)
     return path

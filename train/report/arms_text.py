@@ -1,4 +1,5 @@
-"""report.md and the threshold plots of a sweep with curation arms (train/report/arms.py computes the numbers)."""
+"""report.md and the threshold plots of a sweep with curation arms (train/report/arms.py computes the numbers;
+train/report/findings.py writes the sections that state what the study found)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import re
 
 import numpy as np
 from matplotlib.figure import Figure
+
+from train.report import findings
 
 
 def _pm(mean: float, half: float) -> str:
@@ -17,10 +20,14 @@ def _set(name: str) -> str:
     return "the mean over training sources" if name == "mean" else name
 
 
-def render(data, arms: list[dict], effects: list[dict], val: dict, plots: list[tuple[str, str]]) -> str:
-    parts = [_header(data, val), _summary(data, effects), _loss_table(data, arms), _effects_table(effects),
-             _kept(data, arms), "## Plots\n\n" + ("\n\n".join(f"![{c}]({f})\n\n`{f}`: {c}." for f, c in plots)
-                                                  if plots else "No threshold grid in this sweep.")]
+def render(data, arms: list[dict], effects: list[dict], noise: list[dict], verdict: dict, val: dict,
+           plots: list[tuple[str, str]]) -> str:
+    alpha = float(data.meta.get("alpha") or 0.05)
+    parts = [f"# Curation study: {data.dir.name}", findings.noise_floor(noise, alpha), findings.controls(verdict),
+             findings.primary(effects, noise, alpha), findings.exploratory(data, effects), _header(data, val),
+             _loss_table(data, arms), _kept(data, arms),
+             "## Plots\n\n" + ("\n\n".join(f"![{c}]({f})\n\n`{f}`: {c}." for f, c in plots)
+                                if plots else "No threshold grid and no primary comparison in this sweep.")]
     return "\n\n".join(parts) + "\n"
 
 
@@ -34,35 +41,23 @@ def _header(data, val: dict) -> str:
     for name, v in val.items():
         how = "chunks of id + index" if v["chunked"] else "document id"
         same = "" if v["same_in_every_run"] else " (DIFFERS between runs)"
-        lines.append(f"| {name} | {v['val_docs']} | {v['val_tokens']:,} | {v['eval_tokens']:,}{same} | {how} |")
-    return (f"# Curation study: {data.dir.name}\n\n"
+        lines.append(f"| {name} | {v['val_docs']} | {_n(v['val_tokens'])} | {_n(v['eval_tokens'])}{same} | {how} |")
+    return ("## Setup\n\n"
             f"{len(data.rows)} of {len(meta['runs'])} planned runs finished: {len(meta['arms'])} arms x seeds "
             f"{seeds}" + (f" x {len(meta['mixtures'])} mixtures" if len(meta["mixtures"]) > 1 else "") + ". "
             f"Every run: {train['tokens']:,} training tokens, a `{model['size']}` model (n_layer={model['n_layer']}, "
             f"n_embd={model['n_embd']}, block_size={model['block_size']}), one shared tokenizer (vocabulary "
             f"{train['tokenizer']['vocab_size']:,}); one seed gives every arm the same initial weights and batch "
-            f"plan. Sweep wall time {seconds / 60:.1f} min over {len(sessions)} session(s).\n\n"
+            f"plan. Sweep wall time {seconds / 60:.1f} min over {len(sessions)} session(s). Losses are nats per "
+            "token; bits per byte (the same tokens' loss over their UTF-8 bytes, independent of the tokenizer) are "
+            "given beside them where the runs logged them.\n\n"
             "Validation is held out by id hash (val_fraction "
             f"{train['mix']['val_fraction']:g}) before any arm's filter, so every arm is scored on the same tokens:\n\n"
             + "\n".join(lines))
 
 
-def _summary(data, effects: list[dict]) -> str:
-    k = effects[0]["comparisons"] if effects else 0
-    said = [e for e in effects if e["significant"]]
-    lines = []
-    for e in said:
-        verb = "lowers" if e["effect"] < 0 else "raises"
-        extra = "" if e["bonferroni"] else " (not after Bonferroni)"
-        lines.append(f"- **{e['arm']}** {verb} {_set(e['set'])} loss by {abs(e['effect']):.3f} ± {e['half']:.3f} "
-                     f"nats against **{e['reference']}**{extra}.")
-    head = (f"{k} comparisons were made (each arm against its reference, on each of {len(data.sets)} evaluation "
-            f"sets), each a 95% paired t interval over seeds; at that level about {0.05 * k:.1f} of them would "
-            f"exclude zero by chance alone. {len(said)} interval(s) exclude zero"
-            + (f", {sum(e['bonferroni'] for e in said)} of them also after a Bonferroni correction for {k}."
-               if said else "."))
-    body = "\n".join(lines) if lines else "No curation choice moved any loss beyond seed noise in this sweep."
-    return "## Summary\n\n" + head + "\n\n" + body
+def _n(value) -> str:
+    return f"{value:,}" if isinstance(value, int) else "n/a"
 
 
 def _loss_table(data, arms: list[dict]) -> str:
@@ -117,8 +112,7 @@ def draw_grids(data, arms: list[dict]) -> list[tuple[str, str]]:
             pts = sorted((a["threshold"], a["mean"], a["half"]) for a in rows if a["set"] == name)
             x, y, h = (np.array(v) for v in zip(*pts))
             ax.errorbar(x, y, yerr=np.where(np.isfinite(h), h, 0), fmt="o-", ms=4, capsize=2)
-            base = [a for a in arms if a["set"] == name and a["arm"] == (data.meta.get("baseline") or
-                                                                          data.arm_names()[0])]
+            base = [a for a in arms if a["set"] == name and a["arm"] == data.baseline()]
             if base:
                 ax.axhline(base[0]["mean"], color="0.5", ls="--", lw=0.8, label=base[0]["arm"])
                 ax.legend(fontsize=7)
