@@ -73,7 +73,7 @@ def _loss_table(data, arms: list[dict]) -> str:
             lines.append(f"| {arm} |" + (f" m{m:02d} |" if len(mixes) > 1 else "") + " " + " | ".join(vals) + " |")
     n = sorted({a["seeds"] for a in arms})
     return ("## Validation loss per arm\n\nNats per token: mean ± half-width of the 95% t interval over seeds "
-            f"(n = {', '.join(map(str, n))}). Arms share seeds, so compare them with the paired effects below, not "
+            f"(n = {', '.join(map(str, n))}). Arms share seeds, so compare them with the paired effects above, not "
             "with these intervals (which include the seed's own effect).\n\n" + "\n".join(lines))
 
 
