@@ -37,7 +37,8 @@ def write_trained_on(out: Path, config, prepared, tokens_seen) -> None:
     for i, (source_cfg, shard_dir, seen) in enumerate(zip(config.mix.sources, prepared.shard_dirs, tokens_seen)):
         source = open_source(source_cfg, i, config.mix)
         meta = json.loads((Path(shard_dir) / "meta.json").read_text())
-        train_tokens = int(meta["tokens"]["train"])
+        selection = prepared.selections[i] if prepared.selections else None
+        train_tokens = selection.tokens if selection is not None else 0
         source_epochs = float(seen) / train_tokens if train_tokens else 0.0
         val = pq.read_table(Path(shard_dir) / "val.idx.parquet", columns=["id"]).column(0)
         splits[source_cfg.name] = {
@@ -49,7 +50,8 @@ def write_trained_on(out: Path, config, prepared, tokens_seen) -> None:
             "stream_epochs": source_epochs}
         if source_cfg.eval_all or source_cfg.weight == 0:  # an evaluation set, or a source this mix never reads
             continue
-        table = _documents(source, Path(shard_dir), source_epochs)
+        alt = prepared.alt_dirs[i] if prepared.alt_dirs else None
+        table = _documents(source, _reads(Path(shard_dir), alt, selection), source_epochs)
         unique = int(pa.compute.sum(table.column("tokens")).as_py() or 0)
         splits[source_cfg.name] |= {"train_docs": table.num_rows, "unique_tokens": unique,
                                     "epochs": float(seen) / unique if unique else 0.0}
@@ -65,18 +67,28 @@ def _evaluated(val_tokens: int, config) -> int:
     return T * max(1, min(config.eval_tokens // T, (val_tokens - 1) // T)) if val_tokens > T else 0
 
 
-def _documents(source, shard_dir: Path, source_epochs: float) -> pa.Table:
+def _reads(shard_dir: Path, alt_dir: Path | None, selection) -> pa.Table:
+    """Per document the run reads: id, stream (its tokens in one epoch of the stream, repeats included) and repeat
+    (times it is read), from the run's Selection over the shard's (and the shuffled copies') pieces."""
+    ids = pq.read_table(shard_dir / "train.idx.parquet", columns=["id"]).column(0).to_pylist()
+    if alt_dir is not None:
+        ids += pq.read_table(alt_dir / "train.idx.parquet", columns=["id"]).column(0).to_pylist()
+    read = selection.times > 0
+    return pa.table({"id": pa.array([i for i, r in zip(ids, read) if r], pa.string()),
+                     "stream": pa.array((selection.lengths * selection.times)[read]),
+                     "repeat": pa.array(selection.times[read])})
+
+
+def _documents(source, reads: pa.Table, source_epochs: float) -> pa.Table:
     con = source.connect()
     columns = {row[0] for row in con.execute("DESCRIBE docs").fetchall()}
     pick = {c: c if c in columns else "NULL" for c in ("url", "input_file", "lang")}
     lic = next((c for c in LICENSE_COLUMNS if c in columns), "NULL")
-    con.register("idx", pq.read_table(shard_dir / "train.idx.parquet"))
-    con.register("rep", pa.table({"id": list(source.repeats()), "repeat": list(source.repeats().values())}))
+    con.register("reads", reads)
     run = str(Path(source.config.run).resolve()).replace("'", "''")
     name = source.config.name.replace("'", "''")
     sql = f"""
-        WITH used AS (SELECT idx.id, sum(length) AS stream, any_value(rep.repeat) AS repeat
-                      FROM idx JOIN rep USING (id) GROUP BY idx.id),
+        WITH used AS (SELECT id, sum(stream) AS stream, max(repeat) AS repeat FROM reads GROUP BY id),
              meta AS (SELECT id, any_value({pick['url']}) AS url, any_value({pick['input_file']}) AS path,
                              any_value({lic}) AS license, any_value({pick['lang']}) AS lang
                       FROM docs WHERE id IN (SELECT id FROM used) GROUP BY id)

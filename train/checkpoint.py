@@ -19,13 +19,13 @@ METRICS_SCHEMA = pa.schema([("step", pa.int64()), ("split", pa.string()), ("sour
 
 
 def save_checkpoint(path: Path, model, optimizer, step: int, tokens_seen: np.ndarray, rows: list[dict],
-                    model_config: ModelConfig, config: TrainConfig) -> None:
+                    model_config: ModelConfig, config: TrainConfig, extra: dict | None = None) -> None:
     """Everything a resumed run needs to continue bit for bit: weights, AdamW moments, step, counters, metrics, and
     the torch thread count (another count sums floats in another order). The batch plan needs no state: it is a
     function of (seed, step)."""
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "step": step,
              "tokens_seen": tokens_seen.tolist(), "metrics": rows, "threads": torch.get_num_threads(),
-             "model_config": dataclasses.asdict(model_config), "config": config.to_dict()}
+             "model_config": dataclasses.asdict(model_config), "config": config.to_dict(), "extra": extra or {}}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 
@@ -37,6 +37,11 @@ def load_checkpoint(path: Path, model, optimizer) -> tuple[int, np.ndarray, list
     model.load_state_dict(state["model"])
     optimizer.load_state_dict(state["optimizer"])  # AdamW moves its moments to each parameter's device
     return state["step"], np.array(state["tokens_seen"], dtype=np.int64), state["metrics"], state.get("threads")
+
+
+def load_extra(path: Path) -> dict:
+    """What save_checkpoint kept under `extra` (e.g. the averaged weights); {} for a checkpoint without it."""
+    return torch.load(path, map_location="cpu", weights_only=False).get("extra") or {}
 
 
 def load_model(run_dir: str | Path, device: str | torch.device = "cpu"):

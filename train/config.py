@@ -54,6 +54,18 @@ class ModelConfig:
     """Base of the rotary position frequencies."""
     norm_eps: float = 1e-5
     """Epsilon of RMSNorm."""
+    qk_norm: bool = False
+    """RMSNorm each head's queries and keys before rotary (Qwen3's QK-norm): bounds the attention logits, the
+    usual cause of a loss spike at high learning rates. Exported as Qwen3ForCausalLM (Llama without it)."""
+    zero_init: bool = False
+    """Zero-initialise the output projections (attention o_proj, MLP down_proj): every block starts as the
+    identity (modded-nanogpt). False = GPT-2's normal(0, 0.02 / sqrt(2 * n_layer))."""
+    mlp: str = "swiglu"
+    """swiglu (Llama's gated SiLU MLP) or relu2 (down(relu(up(x))^2), the speedrun's; not exportable)."""
+    logit_softcap: float = 0.0
+    """Cap the logits softly at +-this (cap * tanh(logits / cap), Gemma 2); 0 = off (not exportable when on)."""
+    tie_embeddings: bool = True
+    """Share the token embedding with the output head (Press & Wolf 2017); False = a separate head."""
 
     def __post_init__(self):
         if self.size not in SIZES:
@@ -64,8 +76,12 @@ class ModelConfig:
             _positive(self, key)
         if self.n_embd % self.n_head or (self.n_embd // self.n_head) % 2:
             raise ConfigError("n_embd", f"{self.n_embd} must split into {self.n_head} heads of even width")
-        if self.ffn_hidden == 0:
-            self.ffn_hidden = -(-int(8 * self.n_embd / 3) // 64) * 64
+        if self.mlp not in ("swiglu", "relu2"):
+            raise ConfigError("mlp", f"must be swiglu or relu2, got {self.mlp!r}")
+        if self.logit_softcap < 0:
+            raise ConfigError("logit_softcap", f"must be >= 0 (0 = off), got {self.logit_softcap}")
+        if self.ffn_hidden == 0:  # relu2 has no gate: 4C keeps its weights equal to SwiGLU's 3 x 8C/3
+            self.ffn_hidden = 4 * self.n_embd if self.mlp == "relu2" else -(-int(8 * self.n_embd / 3) // 64) * 64
 
     @property
     def head_dim(self) -> int:
@@ -114,10 +130,22 @@ class SourceConfig:
     """Cap on repeat_by's repeats of one document."""
     eval_all: bool = False
     """Every selected document is validation (needs weight 0): an evaluation set no source trains on."""
+    drop_fraction: float = 0.0
+    """Negative control: drop this fraction of the training documents, chosen by a hash of (id, seed)."""
+    drop_like: str | None = None
+    """Negative control: drop random training documents (a hash of id and seed) until as many training tokens are
+    gone as keeping only the documents that meet this SQL condition would remove (an arm's filter, by its size)."""
+    shuffle_fraction: float = 0.0
+    """Positive control: replace this fraction of the training documents (by a hash of the id) with copies whose
+    words are in a random order: the same words, no order to learn."""
 
     def __post_init__(self):
         if not self.name:
             self.name = Path(self.run).name
+        if not 0 <= self.drop_fraction < 1:
+            raise ConfigError("drop_fraction", f"must be at least 0 and below 1, got {self.drop_fraction}")
+        if not 0 <= self.shuffle_fraction <= 1:
+            raise ConfigError("shuffle_fraction", f"must be in (0, 1] (0 = off), got {self.shuffle_fraction}")
         if self.repeat_max < 1:
             raise ConfigError("repeat_max", f"must be >= 1, got {self.repeat_max}")
         if self.eval_all and self.weight:
@@ -172,14 +200,26 @@ class TrainConfig:
     """Global batch in sequences per optimiser step, summed over all processes."""
     micro_batch_size: int = 0
     """Sequences per forward pass and process (gradient accumulation); 0 = the most whose logits fit 16 MiB."""
+    optimizer: str = "adamw"
+    """adamw (every parameter), or muon: Muon for the blocks' weight matrices (its update scaled to AdamW's RMS,
+    so lr and weight_decay carry over) with AdamW for the embedding, an untied head and the norm gains."""
     lr: float = 1e-3
-    """Peak learning rate of AdamW, reached after warm-up."""
+    """Peak learning rate of AdamW (and of Muon unless muon_lr is set), reached after warm-up."""
+    muon_lr: float = 0.0
+    """Peak learning rate of Muon; 0 = lr."""
+    muon_momentum: float = 0.95
+    """Muon's (Nesterov) momentum."""
+    schedule: str = "cosine"
+    """Decay after warm-up: cosine (to min_lr at the last step), wsd (warmup-stable-decay: flat at lr, then linear
+    to min_lr over the last `cooldown` of the steps) or linear (from the peak straight down to min_lr)."""
     min_lr: float = 1e-4
-    """Learning rate at the end of the cosine decay."""
+    """Learning rate at the end of the decay."""
+    cooldown: float = 0.4
+    """schedule wsd: fraction of the steps spent in the final linear decay."""
     warmup: float = 0.05
     """Fraction of the steps spent in linear warm-up."""
     weight_decay: float = 0.1
-    """AdamW weight decay, applied to matrices only (not to norms)."""
+    """Decoupled weight decay, applied to matrices only (not to norms)."""
     beta1: float = 0.9
     """AdamW beta1."""
     beta2: float = 0.95
@@ -189,7 +229,11 @@ class TrainConfig:
     eval_interval: int = 200
     """Steps between per-source validation losses (always evaluated at the end); 0 = only at the end."""
     eval_tokens: int = 65536
-    """Validation tokens per source (fewer if its held-out split is smaller)."""
+    """Validation tokens per source (fewer if its held-out split is smaller); 0 = every held-out token. Scoring a
+    large fixed set is what keeps the test-set sampling out of a comparison between runs."""
+    ema: float = 0.0
+    """Decay of an exponential moving average of the weights, updated every step; the final validation loss is
+    the averaged model's (it smooths the last steps' noise out of a comparison). 0 = off; e.g. 0.99."""
     log_interval: int = 10
     """Steps between progress lines."""
     checkpoint_interval: int = 200
@@ -212,8 +256,12 @@ class TrainConfig:
     """Where tokenizers and token shards are cached by content; "" = $TRAIN_CACHE or ~/.cache/curate/train."""
 
     def __post_init__(self):
-        for key in ("tokens", "batch_size", "eval_tokens", "log_interval"):
+        for key in ("tokens", "batch_size", "log_interval"):
             _positive(self, key)
+        if self.eval_tokens < 0:
+            raise ConfigError("eval_tokens", f"must be >= 0 (0 = every held-out token), got {self.eval_tokens}")
+        if not 0 <= self.ema < 1:
+            raise ConfigError("ema", f"must be in [0, 1) (0 = off), got {self.ema}")
         for key in ("lr", "min_lr", "weight_decay", "grad_clip", "micro_batch_size", "eval_interval",
                     "checkpoint_interval", "threads"):
             if getattr(self, key) < 0:
@@ -222,6 +270,14 @@ class TrainConfig:
             raise ConfigError("lr", f"must be > 0, got {self.lr}")
         if not 0 <= self.warmup < 1:
             raise ConfigError("warmup", f"must be a fraction in [0, 1), got {self.warmup}")
+        if self.optimizer not in ("adamw", "muon"):
+            raise ConfigError("optimizer", f"must be adamw or muon, got {self.optimizer!r}")
+        if self.schedule not in ("cosine", "wsd", "linear"):
+            raise ConfigError("schedule", f"must be cosine, wsd or linear, got {self.schedule!r}")
+        if not 0 < self.cooldown <= 1:
+            raise ConfigError("cooldown", f"must be a fraction in (0, 1], got {self.cooldown}")
+        if self.muon_lr < 0 or not 0 <= self.muon_momentum < 1:
+            raise ConfigError("muon_lr", "muon_lr must be >= 0 and muon_momentum in [0, 1)")
         if self.dtype not in ("float32", "bfloat16", "auto"):
             raise ConfigError("dtype", f"must be float32, bfloat16 or auto, got {self.dtype!r}")
         if self.device not in DEVICES:

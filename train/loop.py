@@ -27,24 +27,17 @@ import torch.distributed as dist
 import yaml
 
 from train.bom import write_trained_on
-from train.checkpoint import load_checkpoint, save_checkpoint, write_metrics
+from train.checkpoint import load_checkpoint, load_extra, save_checkpoint, write_metrics
 from train.config import TrainConfig
 from train.data.sampler import MixtureSampler, Prepared, prepare, unigram_baseline
+from train.data.tokenizer import bytes_per_piece
 from train.errors import ConfigError, TrainError
 from train.files import cores, keep_freed_memory
 from train.model.gpt import GPT
+from train.optim import adamw, build, lr_at, set_lr  # noqa: F401 - adamw: train/model/batched.py imports it here
 
 # Changing these does not change what a run computes (beyond float rounding), so a run may resume under new values.
 RESUMABLE_KEYS = ("log_interval", "threads", "cache_dir", "device", "compile", "fused_adamw")
-
-
-def lr_at(config: TrainConfig, step: int) -> float:
-    """Linear warm-up to lr, then cosine decay to min_lr at the last step."""
-    steps, warmup = config.steps, int(config.warmup * config.steps)
-    if step < warmup:
-        return config.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, steps - warmup)
-    return config.min_lr + 0.5 * (1 + math.cos(math.pi * min(1.0, progress))) * (config.lr - config.min_lr)
 
 
 class Dist:
@@ -144,9 +137,14 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
     shards = prepared.open(T)
     sampler = MixtureSampler(shards, T, config.batch_size, config.seed, device=ddp.device)
     model, optimizer = build(config, model_cfg, ddp.device)
+    average = Averaged(model, config.ema) if config.ema else None
+    scorer = Scorer(sampler, bytes_per_piece(prepared.tokenizer_dir), config.eval_tokens, micro, ddp, autocast_for(
+        config, ddp.device))
     step, tokens_seen, rows = 0, np.zeros(len(names), dtype=np.int64), []
     if (out / "ckpt.pt").is_file():
         step, tokens_seen, rows, saved_threads = load_checkpoint(out / "ckpt.pt", model, optimizer)
+        if average is not None:
+            average.load(load_extra(out / "ckpt.pt").get("ema"), model)
         log(f"resumed from {out / 'ckpt.pt'} at step {step}/{steps}")
         if saved_threads and saved_threads != torch.get_num_threads():
             log(f"note: the checkpoint was written with {saved_threads} torch thread(s), this process has "
@@ -165,6 +163,8 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
         lr = lr_at(config, step)
         t = time.perf_counter()
         stats = train_step(net, optimizer, sampler, step, lr, config.grad_clip, per_rank, micro, ddp, autocast)
+        if average is not None:
+            average.update(model)
         tokens_seen += sampler.tokens_per_source(step)
         step += 1
         pending.add(step, stats, tokens_seen)
@@ -177,13 +177,17 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
         if (config.eval_interval and step % config.eval_interval == 0) or last:
             rows += pending.flush()
             seen = dict(zip(names, tokens_seen.tolist()))
-            val = evaluate(model, sampler, config.eval_tokens, micro, ddp, autocast)
+            with average.swapped(model) if average is not None and last else contextlib.nullcontext():
+                val, bpb = scorer(model)
             rows += [metric_row(step, "val", n, v, seen[n]) for n, v in zip(names, val)]
-            log(f"val @ {step}: " + " ".join(f"{n} {v:.4f} ({seen[n] / 1e6:.2f}M tokens seen)"
-                                             for n, v in zip(names, val)))
+            rows += [metric_row(step, "val_bpb", n, v, seen[n]) for n, v in zip(names, bpb)]
+            log(f"val @ {step}{' (averaged weights)' if average is not None and last else ''}: " + " ".join(
+                f"{n} {v:.4f} ({b:.4f} bits/byte, {seen[n] / 1e6:.2f}M tokens seen)"
+                for n, v, b in zip(names, val, bpb)))
         if ddp.rank == 0 and (last or config.checkpoint_interval and step % config.checkpoint_interval == 0):
             rows += pending.flush()
-            save_checkpoint(out / "ckpt.pt", model, optimizer, step, tokens_seen, rows, model_cfg, config)
+            save_checkpoint(out / "ckpt.pt", model, optimizer, step, tokens_seen, rows, model_cfg, config,
+                            extra={"ema": average.state()} if average is not None else None)
             write_metrics(out / "metrics.parquet", rows)
     rows += pending.flush()
     if ddp.rank == 0:
@@ -224,33 +228,11 @@ def _losses(names: list[str], stats: torch.Tensor) -> dict[str, float]:
     return out | {n: s / c for n, s, c in zip(names, sums, counts) if c > 0}
 
 
-def build(config: TrainConfig, model_cfg, device: torch.device | str = "cpu") -> tuple[GPT, torch.optim.AdamW]:
-    """The model, initialised from the seed (on the CPU, so every device starts from the same weights), and AdamW
-    with weight decay on matrices only (not on norm gains); torch's fused kernel where it has one for the device."""
-    torch.manual_seed(config.seed)
-    model = GPT(model_cfg).to(device)
-    decay = [p for p in model.parameters() if p.dim() >= 2]
-    no_decay = [p for p in model.parameters() if p.dim() < 2]
-    groups = [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}]
-    return model, adamw(groups, config)
-
-
-def adamw(params, config: TrainConfig) -> torch.optim.AdamW:
-    kwargs = {"lr": config.lr, "betas": (config.beta1, config.beta2)}
-    if config.fused_adamw:
-        try:
-            return torch.optim.AdamW(params, fused=True, **kwargs)
-        except (RuntimeError, TypeError):  # this torch has no fused kernel for the device
-            pass
-    return torch.optim.AdamW(params, foreach=True, **kwargs)
-
-
 def train_step(net, optimizer, sampler: MixtureSampler, step: int, lr: float, grad_clip: float, per_rank: int,
                micro: int, ddp: Dist, autocast) -> torch.Tensor:
     """One optimiser step on this process's rows of the global batch. Returns, on the device, the sum of sequence
     losses per source then the sequence count per source (2S,), summed over processes."""
-    for group in optimizer.param_groups:
-        group["lr"] = lr
+    set_lr(optimizer, lr)
     S = len(sampler.shards)
     stats = torch.zeros(2 * S, dtype=torch.float64, device=ddp.device)
     for m in range(per_rank // micro):
@@ -272,10 +254,13 @@ def train_step(net, optimizer, sampler: MixtureSampler, step: int, lr: float, gr
 
 
 @torch.no_grad()
-def evaluate(model: GPT, sampler: MixtureSampler, eval_tokens: int, micro: int, ddp: Dist, autocast) -> list[float]:
-    """Mean next-token loss (nats) on each source's fixed validation windows; processes split the windows."""
+def evaluate(model: GPT, sampler: MixtureSampler, eval_tokens: int, micro: int, ddp: Dist, autocast,
+             nbytes: torch.Tensor | None = None) -> tuple[list[float], list[float]]:
+    """Mean next-token loss (nats) on each source's fixed validation windows, and bits per byte of the same tokens
+    (nats / ln 2 / the bytes the target tokens stand for: comparable across tokenizers; NaN without `nbytes`);
+    processes split the windows."""
     model.eval()
-    totals = torch.zeros(len(sampler.shards), 2, dtype=torch.float64, device=ddp.device)
+    totals = torch.zeros(len(sampler.shards), 3, dtype=torch.float64, device=ddp.device)
     for i in range(len(sampler.shards)):
         windows = torch.from_numpy(sampler.val_windows(i, eval_tokens))[ddp.rank :: ddp.world]  # (n, T + 1)
         windows = windows.to(ddp.device)
@@ -285,21 +270,77 @@ def evaluate(model: GPT, sampler: MixtureSampler, eval_tokens: int, micro: int, 
                 _, token_loss = model(w[:, :-1], w[:, 1:], reduction="none")  # (b, T)
             totals[i, 0] += token_loss.double().sum()
             totals[i, 1] += token_loss.numel()
+            if nbytes is not None:
+                totals[i, 2] += nbytes[w[:, 1:]].sum()
     ddp.sum_(totals)
     model.train()
-    return (totals[:, 0] / totals[:, 1]).tolist()
+    nats = (totals[:, 0] / totals[:, 1]).tolist()
+    bpb = (totals[:, 0] / math.log(2) / totals[:, 2]).tolist() if nbytes is not None else [math.nan] * len(nats)
+    return nats, bpb
+
+
+class Scorer:
+    """evaluate() with its fixed arguments: the sampler's validation windows, the tokenizer's bytes per token."""
+
+    def __init__(self, sampler, nbytes: np.ndarray, eval_tokens: int, micro: int, ddp: Dist, autocast):
+        self.sampler, self.eval_tokens, self.micro, self.ddp, self.autocast = sampler, eval_tokens, micro, ddp, autocast
+        self.nbytes = torch.from_numpy(nbytes).to(ddp.device)
+
+    def __call__(self, model) -> tuple[list[float], list[float]]:
+        return evaluate(model, self.sampler, self.eval_tokens, self.micro, self.ddp, self.autocast, self.nbytes)
+
+
+class Averaged:
+    """An exponential moving average of the weights (Polyak averaging): after each step avg += (1 - decay) *
+    (w - avg). The final evaluation swaps it in, so the last steps' noise is smoothed out of the reported loss."""
+
+    def __init__(self, model, decay: float):
+        self.decay = decay
+        self.params = [p.detach().clone() for p in model.parameters()]
+
+    @torch.no_grad()
+    def update(self, model) -> None:
+        torch._foreach_lerp_(self.params, [p.detach() for p in model.parameters()], 1 - self.decay)
+
+    def state(self) -> list[torch.Tensor]:
+        return [p.cpu() for p in self.params]
+
+    def load(self, state: list[torch.Tensor] | None, model) -> None:
+        """The average a checkpoint kept; a checkpoint from before averaging restarts it from the weights."""
+        if state is not None:
+            self.params = [t.to(p.device) for t, p in zip(state, model.parameters())]
+
+    @contextlib.contextmanager
+    def swapped(self, model):
+        """The model holds the averaged weights inside the block, its own again after."""
+        with torch.no_grad():
+            own = [p.detach().clone() for p in model.parameters()]
+            for p, a in zip(model.parameters(), self.params):
+                p.copy_(a)
+        try:
+            yield model
+        finally:
+            with torch.no_grad():
+                for p, o in zip(model.parameters(), own):
+                    p.copy_(o)
 
 
 def _log_start(log, config: TrainConfig, model: GPT, shards, ddp: Dist, per_rank: int, micro: int) -> None:
     cfg, T = model.config, model.config.block_size
     log(f"model: {model.num_params() / 1e6:.2f}M parameters ({model.num_params():,}; n_layer={cfg.n_layer}, "
         f"n_head={cfg.n_head}, n_embd={cfg.n_embd}, vocab={cfg.vocab_size}, block_size={T})")
-    log("data: " + ", ".join(f"{s.name} {len(s.train):,} train / {len(s.val):,} val tokens (weight {s.weight:.3f})"
+    log("data: " + ", ".join(f"{s.name} {s.train_tokens:,} train / {len(s.val):,} val tokens (weight {s.weight:.3f})"
                              for s in shards))
     log(f"plan: {config.steps} steps x {config.batch_size} sequences x {T} tokens = "
         f"{config.steps * config.batch_size * T:,} tokens on {ddp.world} process(es), {per_rank // micro} "
         f"micro-batch(es) of {micro}, device {ddp.device}, {torch.get_num_threads()} thread(s)"
         + (", torch.compile" if config.compile else ""))
+    weights = np.array([s.weight for s in shards]) / sum(s.weight for s in shards)
+    for s, w in zip(shards, weights):
+        epochs = config.steps * config.batch_size * T * w / s.train_tokens if s.train_tokens else 0.0
+        if epochs > 1:
+            log(f"note: {s.name} is read for {epochs:.1f} epochs ({s.train_tokens:,} training tokens, weight "
+                f"{w:.3f}): the model sees its documents more than once")
 
 
 def check_out_dir(config: TrainConfig, out: Path) -> None:

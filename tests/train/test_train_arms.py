@@ -91,6 +91,16 @@ def ids(shard_dir: Path, split: str) -> set[str]:
     return set(pq.read_table(shard_dir / f"{split}.idx.parquet").column("id").to_pylist())
 
 
+def reads(prepared, i: int = 0) -> dict[str, int]:
+    """{id: times} of the documents run `prepared` trains on from source i (its Selection over the shard)."""
+    idx = pq.read_table(prepared.shard_dirs[i] / "train.idx.parquet").column("id").to_pylist()
+    out = {}
+    for doc_id, times in zip(idx, prepared.selections[i].times[: len(idx)].tolist()):
+        if times:
+            out[doc_id] = max(out.get(doc_id, 0), times)
+    return out
+
+
 def test_arm_selection_is_the_sql_selection_and_validation_is_shared(tagged, cache_dir):
     configs = arm_configs(tagged, cache_dir)
     web = str(tagged["web"] / "docs" / "*.parquet")
@@ -100,7 +110,7 @@ def test_arm_selection_is_the_sql_selection_and_validation_is_shared(tagged, cac
         where = cfg.mix.sources[0].train_where or "TRUE"
         expected = {i for (i,) in duckdb.sql(f"SELECT id FROM '{web}' WHERE lang = 'en' AND {where}").fetchall()
                     if not is_val(i, 0.15)}
-        assert ids(prepared.shard_dirs[0], "train") == expected, name
+        assert set(reads(prepared)) == expected, name
         val_sets.append(ids(prepared.shard_dirs[0], "val"))
         train_sets.append(expected)
     all_web = {i for (i,) in duckdb.sql(f"SELECT id FROM '{web}' WHERE lang = 'en'").fetchall()}
@@ -152,17 +162,15 @@ def test_repeat_by_repeats_documents_and_counts_epochs(tagged, cache_dir):
     cfg = next(iter(arm_configs(tagged, cache_dir).values()))
     cfg.mix.sources[0].repeat_by, cfg.mix.sources[0].repeat_max = "exact_dup__copies", 2
     prepared = prepare(cfg)
-    rows = pq.read_table(prepared.shard_dirs[0] / "train.idx.parquet").to_pylist()
-    counts = {}
-    for r in rows:
-        counts[r["id"]] = counts.get(r["id"], 0) + 1
+    counts = reads(prepared)
     web = str(tagged["web"] / "docs" / "*.parquet")
     copies = dict(duckdb.sql(f"SELECT id, least(exact_dup__copies, 2) FROM '{web}'").fetchall())
     assert counts == {i: copies[i] for i in counts} and 2 in counts.values()
 
 
 def test_few_long_documents_are_held_out_by_chunks(tagged, cache_dir):
-    raw = {"mix": {"val_fraction": 0.1, "sources": [{"name": "books", "run": str(tagged["books"])}]},
+    # 8 books: by whole documents a hash at 0.15 holds out one of them; by 512-token chunks, part of each
+    raw = {"mix": {"val_fraction": 0.15, "sources": [{"name": "books", "run": str(tagged["books"])}]},
            "tokenizer": {"vocab_size": 400, "sample_chars": 100_000}, "model": {"size": "test"},
            "cache_dir": str(cache_dir)}
     whole = prepare(parse(TrainConfig, {**raw, "mix": {**raw["mix"], "val_chunk_below_docs": 0}}))
@@ -171,7 +179,7 @@ def test_few_long_documents_are_held_out_by_chunks(tagged, cache_dir):
                                                                       ("chunked", chunked.shard_dirs[0]))}
     total = sum(meta["chunked"]["tokens"].values())
     share = meta["chunked"]["tokens"]["val"] / total
-    assert 0.05 < share < 0.2, share  # close to val_fraction: no single book decides it
+    assert 0.1 < share < 0.2, share  # close to val_fraction: no single book decides it
     assert len(ids(chunked.shard_dirs[0], "val")) > len(ids(whole.shard_dirs[0], "val"))
     assert ids(chunked.shard_dirs[0], "val") & ids(chunked.shard_dirs[0], "train")  # a book on both sides
 

@@ -4,8 +4,8 @@ which a mix's `where` and `train_where` may use). Every check here runs before a
 
 The held-out split is decided before any training filter: a document (or, in a run of few documents, each chunk of
 `val_chunk_tokens` tokens) is validation when the hash of its id (and chunk index) says so, among the documents the
-source's `where` selects; `train_where` (an arm's filter) and `repeat_by` act on the rest only. So every arm of a
-sweep is judged on the same validation tokens.
+source's `where` selects; `train_where` (an arm's filter), `repeat_by` and the controls act on the rest only, when
+a run starts (train/data/stream.py). So every arm of a sweep is judged on the same validation tokens.
 """
 
 from __future__ import annotations
@@ -83,11 +83,10 @@ class Source:
         return f"{self.condition} AND ({self.config.train_where})" if self.config.train_where else self.condition
 
     def tokenize_condition(self, val_fraction: float) -> str:
-        """The documents that give tokens to either split: every selected one when held out by chunks (any of its
-        chunks may be validation), else the held-out ones and those train_condition admits."""
-        if self.chunked or self.config.eval_all or not self.config.train_where:
-            return self.condition
-        return f"{self.condition} AND ({val_sql(val_fraction)} OR ({self.config.train_where}))"
+        """The documents that give tokens to the shard: every selected one. An arm's train_where, repeat_by and
+        controls choose among the shard's training documents when a run starts (train/data/stream.py), so every
+        arm of a sweep shares one shard per source and reads the same tokens for the documents it keeps."""
+        return self.condition
 
     def iter_docs(self, batch_rows: int = 2048, order: str = "id",
                   val_fraction: float | None = None) -> Iterator[tuple[list[str], list[str]]]:
@@ -110,25 +109,25 @@ class Source:
             self._repeats = dict(rows)
         return self._repeats
 
-    def pieces(self, doc_id: str, tokens: list[int], val_fraction: float) -> Iterator[tuple[str, list[int], int]]:
-        """(split, tokens, times) of one document: whole, or chunk by chunk when the source is held out by chunks.
-        Training pieces come `times` times (repeat_by); a document train_where rejects gives validation only."""
+    def pieces(self, doc_id: str, tokens: list[int], val_fraction: float) -> Iterator[tuple[str, list[int]]]:
+        """(split, tokens) of one document: whole, or chunk by chunk when the source is held out by chunks. Every
+        training piece is in the shard once; which ones a run reads, and how often, is the run's Selection."""
         if self.config.eval_all:
-            yield "val", tokens, 1
+            yield "val", tokens
             return
-        times = self.repeats().get(doc_id, 0)
         if not self.chunked:
-            split = "val" if is_val(doc_id, val_fraction) else "train"
-            if split == "val" or times:
-                yield split, tokens, max(times, 1) if split == "train" else 1
+            yield ("val" if is_val(doc_id, val_fraction) else "train"), tokens
             return
         size = self.chunk_tokens
         for k in range(max(1, -(-len(tokens) // size))):
             piece = tokens[k * size : (k + 1) * size]
-            if is_val(chunk_key(doc_id, k), val_fraction):
-                yield "val", piece, 1
-            elif times:
-                yield "train", piece, times
+            yield ("val" if is_val(chunk_key(doc_id, k), val_fraction) else "train"), piece
+
+    def ids_where(self, condition: str) -> set[str]:
+        """Ids of the documents that meet the source's own condition and `condition` (a random_drop control's
+        `like` arm: the documents that arm keeps)."""
+        sql = f"SELECT id FROM docs WHERE {self.condition} AND ({condition})"
+        return {row[0] for row in self.connect().execute(sql).fetchall()}
 
     def sample_text(self, chars: int, val_fraction: float) -> Iterator[str]:
         """About `chars` characters of training documents (never held-out ones), in a fixed pseudo-random order."""
@@ -152,13 +151,14 @@ class Source:
                 left -= len(text)
 
     def fingerprint(self) -> str:
-        """Identity of the run's Parquet files and of everything that selects from them (`where`, `train_where`,
-        `repeat_by`, held-out chunks): token shards are cached under it. Files by path, size and modification time
+        """Identity of the run's Parquet files and of what selects the shard's documents (`where`, held-out
+        chunks, eval_all; not an arm's train_where or repeat_by, which choose within the shard): token shards are
+        cached under it. Files by path, size and modification time
         (instant on any corpus); with TRAIN_VERIFY=1 (`--verify`) by every byte instead."""
         import os
 
         c = self.config
-        spec = [c.where, c.train_where, c.repeat_by, c.repeat_max, c.eval_all, self.chunked, self.chunk_tokens]
+        spec = [c.where, c.eval_all, self.chunked, self.chunk_tokens]
         h = hashlib.sha256(repr(spec).encode())
         verify = os.environ.get("TRAIN_VERIFY") == "1"
         for path in self.files:

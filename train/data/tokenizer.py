@@ -31,7 +31,7 @@ from train.data.sources import Source
 from train.errors import ConfigError, DataError
 from train.files import cores
 
-SHARD_FORMAT = 2  # 2: held-out split before train_where, chunks, repeat_by
+SHARD_FORMAT = 3  # 2: held-out split before train_where, chunks, repeat_by; 3: every training document once
 BOS_ID = 1
 RESERVED_IDS = 259  # <unk>, <s>, </s> and the 256 byte-fallback pieces
 SPM_OPTIONS = {
@@ -167,12 +167,9 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         offset = dict.fromkeys(splits, 0)
         for ids, texts in source.iter_docs(val_fraction=val_fraction):
             for doc_id, doc_tokens in zip(ids, sp.encode(texts, num_threads=cores())):
-                for split, tokens, times in source.pieces(doc_id, doc_tokens, val_fraction):  # held-out split, repeats
-                    for _ in range(times):
-                        files[split].write(np.asarray([BOS_ID, *tokens], dtype=dtype).tobytes())
-                        for col, value in zip(("id", "offset", "length"), (doc_id, offset[split], len(tokens) + 1)):
-                            index[split][col].append(value)
-                        offset[split] += len(tokens) + 1
+                for split, tokens in source.pieces(doc_id, doc_tokens, val_fraction):  # held-out split, chunks
+                    _append(files[split], index[split], doc_id, tokens, dtype, offset[split])
+                    offset[split] += len(tokens) + 1
         for split in splits:
             files[split].close()
             pq.write_table(pa.table(index[split], schema=INDEX_SCHEMA), tmp / f"{split}.idx.parquet")
@@ -181,6 +178,65 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         meta = {"source": source.config.name, "dtype": np.dtype(dtype).name, "vocab_size": sp.vocab_size(),
                 "docs": {s: len(index[s]["id"]) for s in splits}, "tokens": offset}
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
+    return out
+
+
+def _append(file, index: dict, doc_id: str, tokens: list[int], dtype, offset: int) -> None:
+    """Write one piece as [<s>] + tokens and index it (id, offset, length)."""
+    file.write(np.asarray([BOS_ID, *tokens], dtype=dtype).tobytes())
+    for col, value in zip(("id", "offset", "length"), (doc_id, offset, len(tokens) + 1)):
+        index[col].append(value)
+
+
+SHUFFLE_FORMAT = 1
+
+
+def build_shuffled(shard_dir: Path, tokenizer_dir: Path, fraction: float, cache: Path) -> Path:
+    """The shuffle_words control's copies: every training piece of the shard whose document the control replaces
+    (stream.shuffled_docs, a hash of the id), decoded, its words put in a pseudo-random order (stream.shuffle_words,
+    seeded by the piece) and encoded again -> train.bin + train.idx.parquet, cached under (shard, fraction). A
+    piece is shuffled within itself, so a held-out chunk's words never reach training."""
+    from train.data.stream import id_keys, piece_keys, shuffle_words, shuffled_docs
+
+    key = hashlib.sha256(f"{SHUFFLE_FORMAT}|{Path(shard_dir).resolve()}|{fraction!r}".encode()).hexdigest()[:24]
+    out = cache / "shuffled" / key
+    if (out / "meta.json").is_file():
+        return out
+    meta = json.loads((shard_dir / "meta.json").read_text())
+    dtype = np.dtype(meta["dtype"])
+    train = np.memmap(shard_dir / "train.bin", dtype=dtype, mode="r", shape=(meta["tokens"]["train"],))
+    idx = pq.read_table(shard_dir / "train.idx.parquet")
+    ids = idx.column("id").to_pylist()
+    chosen = np.flatnonzero(shuffled_docs(id_keys(ids), fraction))
+    pkeys = piece_keys(ids)
+    sp = load(tokenizer_dir)
+    rows = idx.take(chosen).to_pylist()
+    texts = [sp.decode(train[r["offset"] + 1 : r["offset"] + r["length"]].tolist()) for r in rows]
+    shuffled = [shuffle_words(t, int(pkeys[i])) for t, i in zip(texts, chosen)]
+    index, offset = {"id": [], "offset": [], "length": []}, 0
+    with _publish(out) as tmp:
+        with open(tmp / "train.bin", "wb") as f:
+            for r, tokens in zip(rows, sp.encode(shuffled, num_threads=cores())):
+                _append(f, index, r["id"], tokens, dtype, offset)
+                offset += len(tokens) + 1
+        pq.write_table(pa.table(index, schema=INDEX_SCHEMA), tmp / "train.idx.parquet")
+        (tmp / "meta.json").write_text(json.dumps({"shard": str(shard_dir), "fraction": fraction,
+                                                   "dtype": dtype.name, "docs": len(rows),
+                                                   "tokens": {"train": offset}}, indent=2))
+    return out
+
+
+def bytes_per_piece(tokenizer_dir: Path) -> np.ndarray:
+    """UTF-8 bytes each token id stands for (vocab,): a byte-fallback piece 1, <s>/</s>/<unk> 0, any other piece its
+    text with SentencePiece's U+2581 as the space it replaced. Bits per byte = nats / ln 2 / these bytes summed
+    over the scored tokens: comparable across tokenizers."""
+    sp = load(tokenizer_dir)
+    out = np.zeros(sp.vocab_size(), dtype=np.int64)
+    for i in range(sp.vocab_size()):
+        if sp.is_byte(i):
+            out[i] = 1
+        elif not (sp.is_control(i) or sp.is_unknown(i)):
+            out[i] = len(sp.id_to_piece(i).replace("\u2581", " ").encode("utf-8"))
     return out
 
 

@@ -21,6 +21,37 @@ NUMERIC = re.compile(r"^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALL
                      r"REAL|DECIMAL.*|BOOLEAN)$")
 
 
+CONTROLS = ("shuffle_words", "random_drop")
+
+
+@dataclass
+class ControlConfig:
+    kind: str
+    """shuffle_words: a positive control (must hurt): `fraction` of `source`'s training documents (by a hash of the
+    id) replaced by copies with their words in a random order. random_drop: a negative control (must do nothing
+    but remove data): a random set of `source`'s training documents (by a hash of id and seed) dropped, `fraction`
+    of them, or (with `like`) as many training tokens as that arm's filter removes from each source it filters."""
+    source: str = ""
+    """The training source the control acts on (random_drop with `like`: the sources that arm filters)."""
+    fraction: float = 0.0
+    """shuffle_words: share of documents replaced, in (0, 1]; random_drop: share of documents dropped, in (0, 1)."""
+    like: str = ""
+    """random_drop: the arm whose removal it matches in training tokens, source by source."""
+
+    def __post_init__(self):
+        if self.kind not in CONTROLS:
+            raise ConfigError("kind", f"unknown control {self.kind!r}; choose one of {', '.join(CONTROLS)}")
+        if self.kind == "shuffle_words" and not 0 < self.fraction <= 1:
+            raise ConfigError("fraction", f"shuffle_words needs a fraction in (0, 1], got {self.fraction}")
+        if self.kind == "random_drop" and bool(self.like) == bool(self.fraction):
+            raise ConfigError("like", "random_drop needs either `like: ARM` or a `fraction` with a `source`")
+        if self.kind == "random_drop" and self.fraction and not 0 < self.fraction < 1:
+            raise ConfigError("fraction", f"random_drop needs a fraction in (0, 1): dropping {self.fraction:g} of a "
+                                          "source leaves nothing to train on")
+        if not self.like and not self.source:
+            raise ConfigError("source", f"{self.kind} needs the training source it acts on")
+
+
 @dataclass
 class ArmConfig:
     name: str
@@ -30,6 +61,24 @@ class ArmConfig:
     a source not named trains on all its documents. Validation never depends on it."""
     repeat_by: dict[str, str] = field(default_factory=dict)
     """Per source name: a numeric column that repeats training documents (rehydration, capped by repeat_max)."""
+    control: ControlConfig | None = None
+    """A control arm instead of a curation choice: {kind: shuffle_words, source: web, fraction: 0.3} (positive:
+    the study must see it) or {kind: random_drop, like: ARM} / {kind: random_drop, source: web, fraction: 0.01}
+    (negative: removing data at random must show nothing). Its spread against the baseline is the noise floor."""
+
+    def __post_init__(self):
+        if self.control is not None and (self.where or self.repeat_by):
+            raise ConfigError("control", "a control arm takes no where or repeat_by of its own")
+
+
+@dataclass
+class PrimaryConfig:
+    arm: str
+    """The arm whose effect is a pre-registered primary comparison."""
+    eval: str
+    """The evaluation set it is judged on: a training source's name, an `eval` set's name, or mean."""
+    against: str = ""
+    """The reference arm; "" = the sweep's baseline."""
 
 
 @dataclass
@@ -72,7 +121,7 @@ def expand(arms: list[ArmConfig], grids: list[GridConfig], columns: dict[str, di
     """The sweep's arms in order: the named arms, then each grid's values. Each is {name, grid, signal, op,
     threshold, where: {source: sql}, repeat_by: {source: column}}. `columns`: per training source, its columns."""
     out = [{"name": a.name, "grid": None, "signal": None, "op": None, "threshold": None, "where": dict(a.where),
-            "repeat_by": dict(a.repeat_by)} for a in arms]
+            "repeat_by": dict(a.repeat_by), "control": _control(a, arms)} for a in arms]
     for j, g in enumerate(grids):
         targets = g.sources or [s for s, cols in columns.items() if g.signal in cols]
         for value in g.values:
@@ -81,12 +130,35 @@ def expand(arms: list[ArmConfig], grids: list[GridConfig], columns: dict[str, di
                 cond = f'("{g.signal}" IS NULL OR "{g.signal}" {g.op} {value!r})'
                 where[source] = f"({where[source]}) AND {cond}" if source in where else cond
             out.append({"name": f"{g.name} {g.op} {value:g}", "grid": g.name, "signal": g.signal, "op": g.op,
-                        "threshold": float(value), "where": where, "repeat_by": {}})
+                        "threshold": float(value), "where": where, "repeat_by": {}, "control": None})
     names = [a["name"] for a in out]
     for i, name in enumerate(names):
         if name in names[:i]:
             raise ConfigError(f"arms[{i}].name" if i < len(arms) else "grids", f"duplicate arm name {name!r}")
     return out
+
+
+def _control(arm: ArmConfig, arms: list[ArmConfig]) -> dict | None:
+    """The arm's control as run settings: {kind, source, fraction, like, drop_like: {source: where}}."""
+    c = arm.control
+    if c is None:
+        return None
+    out = {"kind": c.kind, "source": c.source, "fraction": c.fraction, "like": c.like, "drop_like": {}}
+    if c.like:
+        like = next((a for a in arms if a.name == c.like), None)
+        out["drop_like"] = dict(like.where) if like is not None else {}
+    return out
+
+
+def control_settings(control: dict | None) -> dict[str, dict]:
+    """Per source name, the SourceConfig fields a control sets (drop_fraction, drop_like, shuffle_fraction)."""
+    if not control:
+        return {}
+    if control["kind"] == "shuffle_words":
+        return {control["source"]: {"shuffle_fraction": control["fraction"]}}
+    if control["like"]:
+        return {name: {"drop_like": where} for name, where in control["drop_like"].items()}
+    return {control["source"]: {"drop_fraction": control["fraction"]}}
 
 
 def check(config) -> None:
@@ -117,6 +189,50 @@ def check(config) -> None:
                                                          f"source {name} (0 of {src.n_docs}): {where}")
     for k, ev in enumerate(config.eval):
         _check_eval(ev, k, mix, set(sources))
+    _check_controls(config, sources)
+    _check_primary(config, list(sources))
+
+
+def _check_controls(config, sources: dict) -> None:
+    """A control names a training source, and a random_drop's `like` arm exists and removes something."""
+    from train.data.sources import val_sql
+
+    names = {a.name: a for a in config.arms}
+    for i, arm in enumerate(config.arms):
+        c = arm.control
+        if c is None:
+            continue
+        key = f"arms[{i}].control"
+        if c.source and (c.source not in sources or sources[c.source].config.weight == 0):
+            raise ConfigError(f"{key}.source", f"no training source named {c.source!r}; the sources are "
+                                               f"{', '.join(n for n, s in sources.items() if s.config.weight > 0)}")
+        if not c.like:
+            continue
+        like = names.get(c.like)
+        if like is None or like.control is not None:
+            raise ConfigError(f"{key}.like", f"no filtering arm named {c.like!r}; the arms with a where are "
+                                             f"{', '.join(a.name for a in config.arms if a.where) or 'none'}")
+        removed = 0
+        for name, where in like.where.items():
+            src = sources[name]
+            held = "FALSE" if src.chunked else val_sql(config.train.mix.val_fraction)
+            removed += _count(src, f"{src.condition} AND NOT {held} AND NOT ({where})", f"{key}.like")
+        if removed == 0:
+            raise ConfigError(f"{key}.like", f"arm {c.like!r} removes no training document, so a random_drop "
+                                             "like it would remove nothing: name an arm that filters")
+
+
+def _check_primary(config, sources: list[str]) -> None:
+    """Each primary comparison names arms of the sweep and an evaluation set it scores."""
+    arms = [a.name for a in config.arms] + [f"{g.name} {g.op} {v:g}" for g in config.grids for v in g.values]
+    sets = [*sources, *(eval_name(e) for e in config.eval), "mean"]
+    for i, p in enumerate(config.primary):
+        for key, name in (("arm", p.arm), ("against", p.against)):
+            if name and name not in arms:
+                raise ConfigError(f"primary[{i}].{key}", f"no arm named {name!r}; the arms are {', '.join(arms)}")
+        if p.eval not in sets:
+            raise ConfigError(f"primary[{i}].eval", f"no evaluation set named {p.eval!r}; the sets are "
+                                                    f"{', '.join(sets)}")
 
 
 def _columns(source) -> dict[str, str]:
