@@ -4,8 +4,10 @@ Indonesian / Malay, Croatian / Serbian / Bosnian, Czech / Slovak).
 
 ``rule: combined`` (the default) runs after ``lang_fasttext_v1`` and keeps lid.176 for breadth: lingua decides only
 when lid.176's label has close relatives (lingua then chooses among that group's languages it knows) or lid.176's
-probability is below ``low_score`` (lingua chooses among all its languages); a language lingua does not know
-(Galician, and 100 more; Serbian in Latin script: lingua's Serbian is Cyrillic) keeps lid.176's label. ``rule: lingua`` lets lingua decide every document. The step
+probability is below ``low_score`` (lingua chooses among all its languages). A label lingua does not know keeps
+lid.176's label (100 languages), unless it has close relatives lingua knows and lid.176 is unsure (below
+``unknown_score``): Galician ``gl`` (lingua then chooses among pt/es/ca) and Serbo-Croatian ``sh`` (hr/bs/sr) go to
+lingua like the group's other labels. Serbian in Latin script keeps lid.176's ``sr`` (lingua's Serbian is Cyrillic). ``rule: lingua`` lets lingua decide every document. The step
 records lid.176's label (``lid__lang``), lingua's (``lingua__lang``, ``lingua__score``; null where lingua did not
 run) and the rule that decided (``lang_rule``: lid | lingua_close | lingua_low_score | lingua_only), and
 overwrites ``lang`` / ``lang_score`` with the decision (a lingua confidence where lingua decided).
@@ -36,6 +38,14 @@ class LinguaParams(Params):
     )
     low_score: float = Field(
         0.5, ge=0, le=1, description="combined: below this lid.176 probability, lingua decides. curate."
+    )
+    unknown_score: float = Field(
+        0.65,
+        ge=0,
+        le=1,
+        description="combined: a lid.176 label with close relatives that lingua does not know (gl, sh) stands only "
+        "at this score or above; below it lingua chooses among the group's languages. "
+        "0.65: the score lang_fasttext_v1 / FineWeb require to keep a page.",
     )
     keep: list[str] | None = Field(
         None, description="Language codes (lid.176's: `no` for Bokmål) to keep after the decision; null keeps all."
@@ -82,7 +92,7 @@ class LangLingua(Step):
     """Language ID with lingua; with lid.176 run before, lingua decides between close relatives only.
 
     Put it after lang_fasttext_v1. lang_rule says who decided: lid (lid.176's label stands), lingua_close (lid.176's
-    label has close relatives: da/no/nn/sv, pt/es/ca, id/ms, hr/bs, cs/sk), lingua_low_score (lid.176 below
+    label has close relatives: da/no/nn/sv, pt/es/gl/ca, id/ms, hr/sr/bs/sh, cs/sk), lingua_low_score (lid.176 below
     low_score) or lingua_only (rule: lingua, or no lid.176 label). lang / lang_score hold the decision.
     """
 
@@ -107,7 +117,7 @@ class LangLingua(Step):
         lid, lid_score = meta.get("lang"), meta.get("lang_score")
         text = doc.text[: p.max_chars] if p.max_chars else doc.text
         known = lingua_known(self._known, text_script(text))
-        rule = "lingua_only" if p.rule == "lingua" else decide(lid, lid_score, known, p.low_score)
+        rule = "lingua_only" if p.rule == "lingua" else decide(lid, lid_score, known, p.low_score, p.unknown_score)
         meta["lid__lang"], meta["lang_rule"] = lid, rule
         meta["lingua__lang"], meta["lingua__score"] = None, None
         if rule != "lid":
