@@ -17,6 +17,7 @@ import json
 import math
 import os
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -60,6 +61,9 @@ class Dist:
     def close(self):
         if self.owned:
             dist.destroy_process_group()
+
+
+KILL_AT_STEP = "TRAIN_KILL_AT_STEP"  # tests: the process SIGKILLs itself after this step, at a known point
 
 
 def train_run(config: TrainConfig, out_dir: str | Path, *, progress: bool = True) -> list[dict]:
@@ -189,6 +193,8 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
             save_checkpoint(out / "ckpt.pt", model, optimizer, step, tokens_seen, rows, model_cfg, config,
                             extra={"ema": average.state()} if average is not None else None)
             write_metrics(out / "metrics.parquet", rows)
+        if step == int(os.environ.get(KILL_AT_STEP, "0")):
+            os.kill(os.getpid(), signal.SIGKILL)  # as a crash would: nothing after the last checkpoint is kept
     rows += pending.flush()
     if ddp.rank == 0:
         write_summary(out, config, prepared, model, rows, tokens_seen, meter)
