@@ -78,27 +78,54 @@ def _sweep_epilog() -> str:
 @click.option("-o", "--out", "out_dir", type=click.Path(file_okay=False),
               help="Sweep directory (default runs/sweep/SWEEP_NAME). Finished runs in it are skipped.")
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
-              help="Override a key, e.g. --set train.tokens=1e6 --set seeds=[1,2,3] --set workers=1 (repeatable).")
+              help="Override a key, e.g. --set train.tokens=1e6 --set seeds=[1,2,3] --set executor.type=ray "
+                   "(repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress view.")
 @click.option("--verify", is_flag=True, help="Identify cached token shards by hashing every Parquet byte.")
-def sweep(sweep_yaml, out_dir, overrides, quiet, verify):
+@click.option("--dry-run", is_flag=True, help="executor.type slurm: prepare the sweep directory and print the sbatch "
+              "script, submit nothing.")
+@click.option("--wait", is_flag=True, help="executor.type slurm: wait for the array job, then write the summary.")
+def sweep(sweep_yaml, out_dir, overrides, quiet, verify, dry_run, wait):
     """Train every mixture x seed of SWEEP_YAML (see pipelines/sweep.yaml) with equal token budgets and one shared
-    tokenizer, several runs at once; started again, it skips finished runs and resumes killed ones.
-    Then `train report SWEEP_DIR`."""
+    tokenizer, here (executor.type local), on a Ray cluster (ray) or as a Slurm array job (slurm); started again,
+    it skips finished runs and resumes killed ones. Then `train report SWEEP_DIR`."""
     from train.errors import TrainError
     from train.sweep import load_sweep, run_sweep
 
     _verify(verify)
     out = Path(out_dir or Path("runs/sweep") / Path(sweep_yaml).stem)
     try:
-        session = run_sweep(load_sweep(sweep_yaml, overrides), out, progress=not quiet)
+        session = run_sweep(load_sweep(sweep_yaml, overrides), out, progress=not quiet, dry_run=dry_run, wait=wait)
     except TrainError as e:
         raise click.ClickException(str(e)) from None
+    if "script" in session and not session.get("job"):  # Slurm --dry-run
+        click.echo(Path(session["script"]).read_text(), nl=False)
+        click.echo(f"# {out}: prepared; submit with: sbatch {session['script']}", err=True)
+        return
+    if session.get("job") and "failed" in session and not wait:
+        click.echo(f"{out}: submitted Slurm array job {session['job']} ({session['array_tasks']} run(s)), "
+                   f"{session['skipped']} skipped (already finished); `squeue --me` shows it; when it ends: "
+                   f"train report {out}")
+        return
     click.echo(f"{out}: {session['trained']} run(s) trained, {session['skipped']} skipped (already finished), "
                f"{len(session['failed'])} failed in {session['seconds'] / 60:.1f} min; next: train report {out}")
     if session["failed"]:
         lines = "; ".join(f"{run}: {error}" for run, error in session["failed"].items())
         raise click.ClickException(f"{len(session['failed'])} run(s) failed: {lines}")
+
+
+@main.command("sweep-run", hidden=True)
+@click.argument("sweep_dir", type=click.Path(file_okay=False))
+@click.argument("run_name")
+def sweep_run(sweep_dir, run_name):
+    """Train run RUN_NAME of the sweep prepared in SWEEP_DIR, alone (what each task of a Slurm array job runs)."""
+    from train.errors import TrainError
+    from train.sweep.executors.slurm import run_one
+
+    try:
+        click.echo(run_one(Path(sweep_dir), run_name))
+    except TrainError as e:
+        raise click.ClickException(str(e)) from None
 
 
 @main.command("report")

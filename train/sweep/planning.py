@@ -32,8 +32,9 @@ import yaml
 
 from train.config import SourceConfig, TrainConfig, parse
 from train.errors import ConfigError, TrainError
-from train.files import atomic_path, cores
-from train.sweep.arms import ArmConfig, EvalConfig, GridConfig, eval_sources
+from train.files import atomic_path
+from train.sweep.arms import ArmConfig, EvalConfig, GridConfig, PrimaryConfig, control_settings, eval_sources
+from train.sweep.executors import ExecutorConfig
 from train.yamlio import read_yaml
 
 KINDS = ("grid", "dirichlet", "list")
@@ -79,7 +80,11 @@ class SweepConfig:
     seeds: list[int] = field(default_factory=lambda: [1, 2])
     """Seeds per mixture (weights init and batch order); two or more give each mixture an interval."""
     workers: int = 0
-    """Runs trained at once, each with CPU cores / workers torch threads; 0 = one per core."""
+    """Runs trained at once, each with CPU cores / workers torch threads; 0 = one per core (executor.workers of
+    the local executor, which it stands for)."""
+    executor: ExecutorConfig = field(default_factory=ExecutorConfig)
+    """Where the runs train: {type: local, workers}, {type: ray, address, cpus_per_run, gpus_per_run} or {type:
+    slurm, partition, time, cpus_per_task, gpus_per_task, array_parallelism} (train/sweep/executors/)."""
     arms: list[ArmConfig] = field(default_factory=list)
     """Curation arms: each a name and per-source `where` conditions on the training documents (train/sweep/arms.py)."""
     grids: list[GridConfig] = field(default_factory=list)
@@ -90,6 +95,14 @@ class SweepConfig:
     """The arm every other arm's effect is measured against; "" = the first arm."""
     contrasts: list[list[str]] = field(default_factory=list)
     """Extra paired comparisons [arm, reference], e.g. [all filters, no dedup]: the effect of dedup."""
+    primary: list[PrimaryConfig] = field(default_factory=list)
+    """Pre-registered comparisons, [{arm, against, eval}]: Holm's correction applies over these only; every other
+    comparison is reported as exploratory and uncorrected. `against` defaults to the baseline."""
+    detect: float = 0.0
+    """The smallest effect (nats) the study means to be able to see; the report says how many seeds would see it
+    when the planned ones cannot. 0 = unset."""
+    alpha: float = 0.05
+    """Family-wise error rate of the primary comparisons (Holm)."""
 
     def __post_init__(self):
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
@@ -106,6 +119,10 @@ class SweepConfig:
                                                           enumerate(self.contrasts) for x in c]:
             if name and not any(name == a or name.startswith(f"{a} ") for a in names):
                 raise ConfigError(key, f"no arm named {name!r}")
+        if not 0 < self.alpha < 1:
+            raise ConfigError("alpha", f"must be in (0, 1), got {self.alpha}")
+        if self.detect < 0:
+            raise ConfigError("detect", f"must be >= 0 nats (0 = unset), got {self.detect}")
         for i, c in enumerate(self.contrasts):
             if len(c) != 2:
                 raise ConfigError(f"contrasts[{i}]", f"needs two arm names [arm, reference], got {c}")
@@ -173,7 +190,7 @@ def plan(config: SweepConfig, arms: list[dict] | None = None) -> list[dict]:
                 name = f"a{a:02d}-s{seed}" if len(mixes) == 1 else f"a{a:02d}-m{m:02d}-s{seed}"
                 out.append({"run": name, "mixture": m, "seed": seed, "weights": dict(zip(config.names, mix)),
                             "arm": a, "arm_name": arm["name"], "grid": arm["grid"], "threshold": arm["threshold"],
-                            "where": arm["where"], "repeat_by": arm["repeat_by"]})
+                            "where": arm["where"], "repeat_by": arm["repeat_by"], "control": arm.get("control")})
     return out
 
 
@@ -186,20 +203,26 @@ def run_config(config: SweepConfig, entry: dict, tokenizer_dir: Path, threads: i
         if source.name in entry.get("where", {}):
             source.train_where = entry["where"][source.name]
         source.repeat_by = entry.get("repeat_by", {}).get(source.name, source.repeat_by)
+        for key, value in control_settings(entry.get("control")).get(source.name, {}).items():
+            setattr(source, key, value)
     cfg.mix.sources += [SourceConfig(**e) for e in eval_sources(config.eval)]
     cfg.seed, cfg.tokenizer.dir, cfg.threads = entry["seed"], str(tokenizer_dir), cfg.threads or threads
     return cfg
 
 
-def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = True) -> dict:
-    """Train every run of the sweep not yet finished in sweep_dir; returns this session's record (trained,
-    skipped, failed, seconds, ...). Bad data or a changed config fail here, before any training."""
+def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = True, dry_run: bool = False,
+              wait: bool = False) -> dict:
+    """Train every run of the sweep not yet finished in sweep_dir on its executor; returns this session's record
+    (trained, skipped, failed, seconds, ...). Bad data, a changed config or a bad executor fail here, before any
+    training; Slurm's dry_run prepares everything and writes the job script without submitting it."""
     from train.report.mixtures import write_summary
     from train.sweep.arms import check, expand
-    from train.sweep.pool import Progress, train_all
+    from train.sweep.executors import open_executor
+    from train.sweep.pool import Progress
 
     out = Path(sweep_dir)
     start = time.time()
+    executor = open_executor(config, out, dry_run=dry_run, wait=wait)  # before any work: Ray joined, sbatch found
     arms = None
     if config.has_arms or config.eval:
         check(config)  # every arm, grid and eval set against the data: one-line errors before any work
@@ -208,20 +231,18 @@ def run_sweep(config: SweepConfig, sweep_dir: str | Path, *, progress: bool = Tr
     tokenizer_dir = shared_tokenizer(config.train, out)
     _prepare_arms(config, entries, tokenizer_dir)
     todo = [e for e in entries if not _finished(out / "runs" / e["run"], run_config(config, e, tokenizer_dir, 1))]
-    ncores = cores()
-    workers = max(1, min(config.workers or ncores, len(todo) or 1))
-    threads = max(1, ncores // workers)
+    _, threads = executor.slots(len(todo))
     meta = _write_plan(out, config, entries, tokenizer_dir, arms)
     jobs = [(e["run"], run_config(config, e, tokenizer_dir, threads), out / "runs" / e["run"]) for e in todo]
     show = Progress(len(entries), [e["run"] for e in todo], config.train.steps, enabled=progress)
-    failed = train_all(jobs, workers, threads, show)
+    failed = executor.train(jobs, show)
     session = {"started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(start)),
                "seconds": round(time.time() - start, 1), "trained": len(todo) - len(failed),
-               "skipped": len(entries) - len(todo), "failed": failed, "workers": workers, "threads": threads,
-               "cores": ncores}
+               "skipped": len(entries) - len(todo), "failed": failed} | executor.session()
     meta["sessions"].append(session)
     _write_json(out / "sweep.json", meta)
-    write_summary(out)
+    if executor.finishes:  # not a Slurm job submitted without --wait (`train report` writes it then)
+        write_summary(out)
     return session
 
 
@@ -254,9 +275,9 @@ def _prepare_arms(config: SweepConfig, entries: list[dict], tokenizer_dir: Path)
     from train.data.sampler import prepare
 
     seen, start = set(), time.time()
-    count = len({json.dumps([e.get("where"), e.get("repeat_by")], sort_keys=True) for e in entries})
+    count = len({json.dumps([e.get("where"), e.get("repeat_by"), e.get("control")], sort_keys=True) for e in entries})
     for entry in entries:
-        key = json.dumps([entry.get("where"), entry.get("repeat_by")], sort_keys=True)
+        key = json.dumps([entry.get("where"), entry.get("repeat_by"), entry.get("control")], sort_keys=True)
         if key not in seen and (config.eval or entry.get("arm") is not None):
             seen.add(key)
             prepare(run_config(config, entry, tokenizer_dir, 1))
@@ -295,9 +316,17 @@ def _write_plan(out: Path, config: SweepConfig, entries: list[dict], tokenizer_d
             "sessions": old.get("sessions", [])}
     if arms is not None or config.eval:
         meta |= {"arms": arms or [], "baseline": config.baseline or (arms[0]["name"] if arms else ""),
-                 "contrasts": config.contrasts, "eval": [s["name"] for s in eval_sources(config.eval)]}
+                 "contrasts": config.contrasts, "eval": [s["name"] for s in eval_sources(config.eval)],
+                 "primary": [{"arm": p.arm, "against": p.against or meta_baseline(config, arms), "eval": p.eval}
+                             for p in config.primary],
+                 "detect": config.detect, "alpha": config.alpha}
     _write_json(out / "sweep.json", meta)
     return meta
+
+
+def meta_baseline(config: SweepConfig, arms: list[dict] | None) -> str:
+    """The baseline arm's name: `baseline`, or the first arm."""
+    return config.baseline or (arms[0]["name"] if arms else "")
 
 
 def _write_json(path: Path, data: dict) -> None:

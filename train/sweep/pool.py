@@ -103,13 +103,49 @@ class _Tee:
         self.buffer += text
         *lines, self.buffer = self.buffer.split("\n")
         for line in lines:
-            if line.startswith(("step ", "resumed from ")) and _QUEUE is not None:
-                step = line.rsplit("step ", 1)[1].split()[0]
-                _QUEUE.put((self.name, line.startswith("resumed"), int(step.split("/")[0])))
+            if (event := step_of(line)) and _QUEUE is not None:
+                _QUEUE.put((self.name, *event))
         return len(text)
 
     def flush(self) -> None:
         self.log.flush()
+
+
+def step_of(line: str) -> tuple[bool, int] | None:
+    """(resumed, step) of a run's step line ("step 12/300 | ...", "resumed from ... at step 40/300"), else None."""
+    if not line.startswith(("step ", "resumed from ")):
+        return None
+    return line.startswith("resumed"), int(line.rsplit("step ", 1)[1].split()[0].split("/")[0])
+
+
+class LogTail:
+    """The progress of runs trained in other processes or on other machines (Ray workers, Slurm nodes), read from
+    their train.log in the sweep directory as it grows."""
+
+    def __init__(self):
+        self.logs: dict[str, tuple[Path, int, str]] = {}  # name -> (train.log, bytes read, partial last line)
+
+    def watch(self, name: str, run_dir: Path) -> None:
+        log = run_dir / "train.log"
+        self.logs[name] = (log, log.stat().st_size if log.is_file() else 0, "")  # earlier sessions' lines: skipped
+
+    def poll(self, show: Progress) -> None:
+        for name, (log, offset, partial) in list(self.logs.items()):
+            if not log.is_file() or log.stat().st_size <= offset:
+                continue
+            with open(log, "rb") as f:
+                f.seek(offset)
+                data = f.read()
+            *lines, partial = (partial + data.decode("utf-8", errors="replace")).split("\n")
+            self.logs[name] = (log, offset + len(data), partial)
+            if lines and name not in show.step:  # its first line: the run started
+                show.update(name, False, 0)
+            for line in lines:
+                if event := step_of(line):
+                    show.update(name, *event)
+
+    def forget(self, name: str) -> None:
+        self.logs.pop(name, None)
 
 
 class Progress:
@@ -132,12 +168,15 @@ class Progress:
                 name, resumed, step = queue.get_nowait()
             except queue_module.Empty:
                 return
-            if name in self.done:
-                continue
-            if resumed:
-                self.first[name] = step
-            self.first.setdefault(name, 0)
-            self.step[name] = step
+            self.update(name, resumed, step)
+
+    def update(self, name: str, resumed: bool, step: int) -> None:
+        if name in self.done:
+            return
+        if resumed:
+            self.first[name] = step
+        self.first.setdefault(name, 0)
+        self.step[name] = step
 
     def finish(self, name: str, error: str | None) -> None:
         self.step.pop(name, None)

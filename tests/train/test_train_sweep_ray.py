@@ -1,0 +1,146 @@
+"""`train sweep` with executor.type ray: the tiny sweep of test_train_sweep.py on a local Ray cluster started for it
+(2 CPUs, 1 per run), killed midway and started again. Its runs must come out as the local executor's do, and the
+restart must train only what the kill left unfinished."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from click.testing import CliRunner
+from test_train_sweep import STEPS, tiny_sweep  # noqa: F401 (the fixture: the local sweep, trained once per session)
+
+from train.cli import main
+
+pytest.importorskip("ray", reason="the ray extra is not installed: pip install 'curate[ray]'")
+
+RAY_SETTINGS = ["--set", "executor.type=ray", "--set", "executor.cpus_per_run=1"]  # 2 workers: the YAML's workers
+
+
+def ray_env(short_tmp: str) -> dict:
+    # Ray's socket paths must stay under 107 bytes: its temp dir goes in a short folder under /tmp
+    return {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0", "RAY_TMPDIR": short_tmp,
+            "TMPDIR": short_tmp, "OMP_NUM_THREADS": "1"}
+
+
+def finished(sweep_dir: Path) -> set[str]:
+    return {p.parent.name for p in (sweep_dir / "runs").glob("*/summary.json")}
+
+
+_BUILT: dict[Path, dict] = {}
+
+
+@pytest.fixture
+def ray_sweep(tiny_sweep, tmp_path_factory, repo) -> dict:  # noqa: F811
+    """The tiny sweep on Ray: started, killed (SIGKILL to its process group: driver, Ray and workers) once some runs
+    have finished, started again to the end. What each session saw, for the tests below."""
+    base = tmp_path_factory.getbasetemp()
+    if base in _BUILT:
+        return _BUILT[base]
+    local_dir, sweep_yaml = tiny_sweep
+    out = base / "ray-sweep"
+    short_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    cmd = [sys.executable, "-m", "train.cli", "sweep", str(sweep_yaml), "-o", str(out), *RAY_SETTINGS]
+    try:
+        first = subprocess.Popen(cmd, cwd=repo, env=ray_env(short_tmp), stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.PIPE, text=True, start_new_session=True)
+        deadline = time.time() + 600
+        while len(finished(out)) < 4 and first.poll() is None and time.time() < deadline:
+            time.sleep(0.05)
+        assert first.poll() is None, "the Ray sweep ended before it could be killed:\n" + first.stderr.read()[-3000:]
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait()
+        time.sleep(1)  # let the killed run's files settle: what was written is all there is
+        before = {"finished": finished(out), "checkpointed": {p.parent.name for p in (out / "runs").glob("*/ckpt.pt")},
+                  "mtimes": {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/metrics.parquet")}}
+        again = subprocess.run(cmd, cwd=repo, env=ray_env(short_tmp), capture_output=True, text=True, timeout=600,
+                               check=False)
+    finally:
+        shutil.rmtree(short_tmp, ignore_errors=True)
+    assert again.returncode == 0, again.stderr[-3000:]
+    _BUILT[base] = {"local": local_dir, "ray": out, "before": before, "again": again}
+    return _BUILT[base]
+
+
+def test_ray_runs_give_the_local_executors_final_losses_and_summary(ray_sweep):
+    local, ray = ray_sweep["local"], ray_sweep["ray"]
+    runs = json.loads((local / "sweep.json").read_text())["runs"]
+    assert [r["run"] for r in json.loads((ray / "sweep.json").read_text())["runs"]] == [r["run"] for r in runs]
+    worst = 0.0
+    for run in (r["run"] for r in runs):
+        a = json.loads((local / "runs" / run / "summary.json").read_text())["val_loss"]
+        b = json.loads((ray / "runs" / run / "summary.json").read_text())["val_loss"]
+        assert a.keys() == b.keys() == {"web", "books", "code"}
+        worst = max(worst, *(abs(a[s] - b[s]) for s in a))
+    assert worst <= 1e-6, worst
+    mine, theirs = (pq.read_table(d / "summary.parquet").sort_by([("run", "ascending"), ("source", "ascending")])
+                    for d in (ray, local))
+    assert mine.schema == theirs.schema and mine.num_rows == theirs.num_rows == 12 * 3
+    for name in mine.column_names:
+        if name == "val_loss":
+            assert max(abs(x - y) for x, y in zip(mine[name].to_pylist(), theirs[name].to_pylist())) <= 1e-6
+        else:
+            assert mine[name].equals(theirs[name]), name
+    session = json.loads((ray / "sweep.json").read_text())["sessions"][-1]
+    assert session["executor"] == "ray" and session["threads"] == 1
+    for run in (ray / "runs").iterdir():  # one torch thread per run, as cpus_per_run says
+        assert yaml.safe_load((run / "config.yaml").read_text())["threads"] == 1
+
+
+def test_a_killed_ray_sweep_started_again_trains_only_the_unfinished_runs(ray_sweep):
+    ray, before, again = ray_sweep["ray"], ray_sweep["before"], ray_sweep["again"]
+    done = before["finished"]
+    assert 4 <= len(done) < 12
+    assert f"{12 - len(done)} run(s) trained, {len(done)} skipped (already finished), 0 failed" in again.stdout
+    assert finished(ray) == {r["run"] for r in json.loads((ray / "sweep.json").read_text())["runs"]}
+    for run in done:  # finished before the kill: not touched again
+        assert (ray / "runs" / run / "metrics.parquet").stat().st_mtime_ns == before["mtimes"][run]
+    resumed = before["checkpointed"] - done  # killed mid-run after a checkpoint: resumed from it, not redone
+    for run in resumed:
+        assert "resumed from " in (ray / "runs" / run / "train.log").read_text()
+    for run in done:
+        assert f"step {STEPS}/{STEPS}" in (ray / "runs" / run / "train.log").read_text()
+
+
+@pytest.mark.parametrize("settings, words", [
+    (["executor.type=raay"], "executor.type: unknown executor type 'raay'; choose one of local, ray, slurm"),
+    (["executor.type=ray", "executor.address=127.0.0.1:9"], "executor.address: 127.0.0.1:9 does not answer"),
+    (["executor.type=ray", "executor.gpus_per_run=1", "workers=1"],
+     "executor.gpus_per_run: 1 GPU(s) per run, but the Ray cluster has 0 GPUs"),
+    (["executor.type=ray", "executor.partition=cpu"], "executor.partition: is a key of executor type slurm, not of ray"),
+])
+def test_bad_executor_settings_fail_in_one_line_before_any_work(tiny_raw, tmp_path, settings, words):
+    from test_train_sweep import tiny_sweep_raw
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(tiny_sweep_raw(tiny_raw)))
+    out = tmp_path / "out"
+    args = ["sweep", str(path), "-o", str(out), *[x for s in settings for x in ("--set", s)]]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 1, result.output
+    assert words in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert not out.exists()  # no tokenizer, no shards, no plan
+
+
+def test_ray_missing_names_the_extra_to_install(tiny_raw, tmp_path, repo):
+    from test_train_sweep import tiny_sweep_raw
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(tiny_sweep_raw(tiny_raw)))
+    hide = tmp_path / "hide"  # a `ray` that cannot be imported shadows the installed one, as if it were absent
+    (hide / "ray").mkdir(parents=True)
+    (hide / "ray" / "__init__.py").write_text("raise ImportError('No module named ray')\n")
+    env = {**os.environ, "PYTHONPATH": f"{hide}{os.pathsep}{repo}"}
+    proc = subprocess.run([sys.executable, "-m", "train.cli", "sweep", str(path), "-o", str(tmp_path / "out"),
+                           "--set", "executor.type=ray"], cwd=repo, env=env, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert proc.returncode == 1
+    assert proc.stderr.strip() == "Error: executor.type: ray needs Ray: pip install 'curate[ray]'"
