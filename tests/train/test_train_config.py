@@ -1,4 +1,8 @@
 import dataclasses
+import os
+import platform
+import subprocess
+import sys
 
 import pytest
 
@@ -85,32 +89,59 @@ def test_every_command_has_help_and_run_help_lists_every_config_key():
 
 def test_micro_batch_keeps_each_passes_logits_under_16_mib(repo):
     """micro_batch_size 0 picks the most sequences (a divisor of the batch) whose float32 logits, over every model
-    stacked in one process, fit 16 MiB; a set micro_batch_size is kept; the split always divides the batch."""
-    from train.loop import LOGITS_PER_PASS, batch_split
+    stacked in one process, fit 16 MiB (4 Mi = 4,194,304 floats); a set micro_batch_size is kept. Worked by hand:
+    one sequence of 256 tokens holds 256 x vocab logits, so 8192 -> 2 Mi (2 fit), 4096 -> 1 Mi (4 fit),
+    2048 -> 512 Ki (8 fit), 1024 -> 256 Ki (16 fit), 512 -> 128 Ki (32 fit), 32000 -> 8,192,000 (none fit)."""
+    from train.loop import batch_split
 
-    config = load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "model.block_size=256"])
-    assert batch_split(config, 1, vocab=8192) == (16, 2)       # 2 x 256 x 8192 = 4 Mi logits
-    assert batch_split(config, 1, models=2, vocab=8192) == (16, 1)
-    assert batch_split(config, 2, vocab=512) == (8, 8)         # small vocabularies: one pass per step
-    assert batch_split(config, 1, models=64, vocab=8192) == (16, 1)  # never below one sequence
-    for models, vocab in ((1, 2048), (3, 4096), (1, 32000)):
-        per_rank, micro = batch_split(config, 1, models=models, vocab=vocab)
-        assert per_rank % micro == 0
-        assert micro == 1 or micro * models * 256 * vocab <= LOGITS_PER_PASS
-        larger = [d for d in range(micro + 1, per_rank + 1) if per_rank % d == 0]
-        assert all(d * models * 256 * vocab > LOGITS_PER_PASS for d in larger)  # the most that fit
+    def split(batch: int, world: int = 1, **kw):
+        return batch_split(load_config(repo / "pipelines" / "mix.yaml", [f"batch_size={batch}",
+                                                                          "model.block_size=256"]), world, **kw)
+
+    assert split(16, vocab=8192) == (16, 2)            # 2 fit; 2 divides 16
+    assert split(16, vocab=8192, models=2) == (16, 1)  # 2 models x 2 Mi each: one sequence
+    assert split(16, 2, vocab=512) == (8, 8)           # 32 fit, 8 per process: one pass per step
+    assert split(16, vocab=8192, models=64) == (16, 1)  # none fit: never below one sequence
+    assert split(16, vocab=32000) == (16, 1)
+    assert split(12, vocab=2048) == (12, 6)            # 8 fit; 8 does not divide 12, 6 does (12 = 2 x 6)
+    assert split(10, vocab=2048) == (10, 5)            # 8 fit; 10's divisors 1, 2, 5, 10: 5
+    assert split(10, vocab=1024) == (10, 10)           # 16 fit: the whole batch
+    assert split(18, vocab=2048, models=2) == (18, 3)  # 1 Mi a sequence over 2 models: 4 fit; 18's divisors: 3
+    assert split(12, vocab=4096, models=3) == (12, 1)  # 3 Mi for one sequence over 3 models, 6 Mi for two
     explicit = load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "micro_batch_size=8"])
     assert batch_split(explicit, 1, vocab=8192) == (16, 8)
+    with pytest.raises(ConfigError, match="does not split over 3 processes"):
+        split(16, 3, vocab=512)
+    with pytest.raises(ConfigError, match="micro_batch_size: 3 must divide"):
+        batch_split(load_config(repo / "pipelines" / "mix.yaml", ["batch_size=16", "micro_batch_size=3"]), 1,
+                    vocab=512)
 
 
-def test_keep_freed_memory_changes_no_result():
-    """The allocator setting is process-wide and idempotent; tensors allocated after it compute the same values."""
-    import torch
+ALLOCATE = """
+import ctypes
+from train.files import keep_freed_memory
 
-    from train.files import keep_freed_memory
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.sbrk.restype, libc.sbrk.argtypes = ctypes.c_void_p, [ctypes.c_ssize_t]
+keep_freed_memory()
+block = libc.malloc(24 << 20)
+heap = next(line.split()[0] for line in open("/proc/self/maps") if line.rstrip().endswith("[heap]"))
+low, high = (int(x, 16) for x in heap.split("-"))
+top = libc.sbrk(0)
+libc.free(block)
+print(low <= block < high, libc.sbrk(0) == top, libc.malloc(24 << 20) == block)
+"""
 
-    a = torch.randn(512, 4096, generator=torch.Generator().manual_seed(0))
-    before = (a @ a.T).sum().item()
-    keep_freed_memory()
-    keep_freed_memory()
-    assert (a @ a.T).sum().item() == before
+
+@pytest.mark.skipif(platform.system() != "Linux" or platform.libc_ver()[0] != "glibc", reason="glibc's mallopt")
+@pytest.mark.parametrize("env, expected", [({}, "True True True"), ({"CURATE_MALLOC": "default"}, "False")])
+def test_keep_freed_memory_keeps_a_freed_24_mib_block_on_the_heap(repo, env, expected):
+    """glibc serves a 24 MiB malloc with its own mmap (above the 128 KiB default M_MMAP_THRESHOLD) and unmaps it on
+    free; after keep_freed_memory() it comes from the heap ([heap] in /proc/self/maps), free leaves the heap's end
+    where it was (no trim), and the next malloc of that size gets the same block back. A fresh interpreter each
+    time: glibc raises its threshold by itself once a large mmapped block is freed."""
+    result = subprocess.run([sys.executable, "-c", ALLOCATE], cwd=repo, capture_output=True, text=True, check=True,
+                            env={**os.environ, **env}, timeout=120)
+    assert result.stdout.split()[: len(expected.split())] == expected.split(), result.stdout

@@ -1,19 +1,21 @@
 """A run killed (SIGKILL) and started again resumes from its last checkpoint and reaches exactly the same losses,
-bit for bit, as a run that was never interrupted (CPU: deterministic kernels, batch = f(seed, step))."""
+bit for bit, as a run that was never interrupted (CPU: deterministic kernels, batch = f(seed, step)). The run kills
+itself at a known step (TRAIN_KILL_AT_STEP), between two checkpoints: no race with the clock."""
 
+import os
 import signal
 import subprocess
 import sys
-import time
 
 import pyarrow.parquet as pq
 import torch
 import yaml
 
 from train.config import TrainConfig, parse
-from train.loop import train_run
+from train.loop import KILL_AT_STEP, train_run
 
 STEPS = 100
+KILLED_AFTER = 37  # checkpoints every 10 steps: the last one before the kill is step 30, steps 31-37 are lost
 
 
 def test_killed_run_resumes_bit_exactly(tmp_path, tiny_raw, repo):
@@ -24,19 +26,16 @@ def test_killed_run_resumes_bit_exactly(tmp_path, tiny_raw, repo):
     config.write_text(yaml.safe_dump(raw))
     out = tmp_path / "killed"
     cmd = [sys.executable, "-m", "train.cli", "run", str(config), "-o", str(out)]
-    proc = subprocess.Popen(cmd, cwd=repo, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 300
-    while not (out / "ckpt.pt").exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.005)
-    assert proc.poll() is None, "the run ended before it could be killed:\n" + proc.stderr.read()
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    killed_at = torch.load(out / "ckpt.pt", weights_only=False)["step"]
-    assert 0 < killed_at < STEPS
+    killed = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, KILL_AT_STEP: str(KILLED_AFTER)})
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert f"step {KILLED_AFTER - 2}/{STEPS}" in killed.stderr and "step 40/" not in killed.stderr
+    assert torch.load(out / "ckpt.pt", weights_only=False)["step"] == 30
+    assert not (out / "summary.json").exists()
 
     again = subprocess.run(cmd, check=False, cwd=repo, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stderr
-    assert f"resumed from {out / 'ckpt.pt'} at step {killed_at}/{STEPS}" in again.stderr
+    assert f"resumed from {out / 'ckpt.pt'} at step 30/{STEPS}" in again.stderr
     assert "tok/s" in again.stderr and "ETA" in again.stderr  # live progress
     resumed = pq.read_table(out / "metrics.parquet").to_pylist()
     assert resumed == reference  # every train and val loss, every token count: bit-exact
