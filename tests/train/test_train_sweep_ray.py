@@ -144,3 +144,31 @@ def test_ray_missing_names_the_extra_to_install(tiny_raw, tmp_path, repo):
                           timeout=120, check=False)
     assert proc.returncode == 1
     assert proc.stderr.strip() == "Error: executor.type: ray needs Ray: pip install 'curate[ray]'"
+
+
+def test_a_failing_run_is_tried_twice_then_reported_while_the_others_finish(tiny_raw, tmp_path, repo):
+    from test_train_sweep import tiny_sweep_raw
+
+    raw = tiny_sweep_raw(tiny_raw)
+    raw |= {"mixtures": {"kind": "grid", "divisions": 1}, "seeds": [1]}  # 3 runs: each source alone
+    raw["train"]["tokens"] = 10 * 8 * 64
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    out = tmp_path / "out"
+    (out / "runs" / "m01-s1").mkdir(parents=True)
+    (out / "runs" / "m01-s1" / "ckpt.pt").write_bytes(b"not a checkpoint")  # every attempt to resume it fails
+    short_tmp = tempfile.mkdtemp(prefix="ray", dir="/tmp")
+    try:
+        proc = subprocess.run([sys.executable, "-m", "train.cli", "sweep", str(path), "-o", str(out), *RAY_SETTINGS],
+                              cwd=repo, env=ray_env(short_tmp), capture_output=True, text=True, timeout=600,
+                              check=False)
+    finally:
+        shutil.rmtree(short_tmp, ignore_errors=True)
+    assert proc.returncode == 1
+    assert proc.stderr.count("sweep: m01-s1 failed (") == 1 and "trying it once more" in proc.stderr
+    assert "Error: 1 run(s) failed: m01-s1: " in proc.stderr and "Traceback" not in proc.stderr.splitlines()[-1]
+    assert "2 run(s) trained, 0 skipped (already finished), 1 failed" in proc.stdout
+    assert finished(out) == {"m00-s1", "m02-s1"}
+    session = json.loads((out / "sweep.json").read_text())["sessions"][-1]
+    assert list(session["failed"]) == ["m01-s1"]
+    assert (out / "runs" / "m01-s1" / "train.log").read_text().count("[sweep worker pid") == 2  # two attempts

@@ -109,14 +109,14 @@ def sbatch_script(ex, out: Path, names: list[str]) -> str:
     rows = [" ".join(names[i:i + NAMES_PER_LINE]) for i in range(0, len(names), NAMES_PER_LINE)]
     python = "python" if ex.venv_path else shlex.quote(sys.executable)
     lines = ["#!/bin/bash", *[f"#SBATCH {d}" for d in directives],
-             f"# train sweep {out}: {len(names)} runs, one array task each. Task i trains run RUNS[i] alone, from",
-             "# runs/RUN/config.yaml into runs/RUN (log: runs/RUN/train.log); a finished run is left as it is.",
-             "set -euo pipefail", "RUNS=(", *[f"  {row}" for row in rows], ")",
+             f"# train sweep: {len(names)} runs of SWEEP, one array task each. Task i trains run RUNS[i] alone, from",
+             "# SWEEP/runs/RUN/config.yaml into that directory (log: train.log there); a finished run is left as is.",
+             "set -euo pipefail", f"SWEEP={shlex.quote(str(out))}", "RUNS=(", *[f"  {row}" for row in rows], ")",
              f"cd {shlex.quote(str(Path.cwd()))}  # the curated runs' relative paths resolve from here",
              f"export OMP_NUM_THREADS={ex.cpus_per_task}"]
     if ex.venv_path:
         lines.append(f"source {shlex.quote(str(Path(ex.venv_path).resolve()))}/bin/activate")
-    lines.append(f'exec {python} -m train.cli sweep-run {shlex.quote(str(out))} "${{RUNS[$SLURM_ARRAY_TASK_ID]}}"')
+    lines.append(f'exec {python} -m train.cli sweep-run "$SWEEP" "${{RUNS[$SLURM_ARRAY_TASK_ID]}}"')
     return "\n".join(lines) + "\n"
 
 
@@ -137,7 +137,8 @@ def run_one(sweep_dir: Path, name: str) -> str:
 
 
 def _mem(gb: float) -> str:
-    return f"{gb:g}G" if gb >= 1 else f"{round(gb * 1024)}M"
+    """Slurm's --mem-per-cpu takes whole units: 2 -> 2G, 1.5 -> 1536M."""
+    return f"{int(gb)}G" if float(gb).is_integer() else f"{round(gb * 1024)}M"
 
 
 def _sbatch(cmd: list[str]) -> str:
