@@ -72,13 +72,6 @@ def run_params(run_dir: Path) -> dict[str, dict]:
     return out
 
 
-def _columns(con) -> set[str]:
-    cols = set()
-    for view in ("docs", "rejects"):
-        cols |= {r[0] for r in con.execute(f"DESCRIBE {view}").fetchall()}
-    return cols
-
-
 def _values(con, column: str, has_script: bool):
     """(lang, script, value) of every document and reject with the signal."""
     script = "lang_script" if has_script else "NULL"
@@ -89,12 +82,12 @@ def _values(con, column: str, has_script: bool):
 
 def calibrate(run_dir: str, reference: str = "en", share: float | None = None, min_docs: int = 20) -> dict:
     """The thresholds file's content for ``run_dir``."""
-    from curate.inspect import connect
+    from curate.inspect import columns, connect
 
     root = Path(run_dir)
     used = run_params(root)
     con = connect([root])
-    cols = _columns(con)
+    cols = set(columns(con, "docs", "rejects"))
     has_script = "lang_script" in cols
     out: dict = {"reference": reference, "share": share, "min_docs": min_docs, "run": str(root), "rules": {},
                  "thresholds": {}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from curate.inspect import columns
+
 FUNNEL_SQL = """
 SELECT position, step,
        sum(value) FILTER (WHERE metric = 'in') AS n_in,
@@ -99,7 +101,7 @@ def _reason_columns(con) -> list[str]:
     """The tag columns of docs, in pipeline order (only identifiers: a column carried in from input may be any name)."""
     from curate.schema import reason_columns
 
-    names = reason_columns(r[0] for r in con.execute("SELECT column_name FROM (DESCRIBE docs)").fetchall())
+    names = reason_columns(columns(con, "docs"))
     return [n for n in names if n.isidentifier()]
 
 

@@ -100,9 +100,9 @@ def explain(con, sql: str, error: Exception) -> str:
         return f"{first} ({_nearest(m.group(1), VIEWS)}views: {', '.join(VIEWS)})"
     if m := re.search(r'Referenced column "([^"]+)" not found', first):
         named = [v for v in VIEWS if re.search(rf"\b{v}\b", sql, re.IGNORECASE)] or ["docs"]
-        columns = {v: _columns(con, v) for v in named}
-        near = _nearest(m.group(1), [c for cols in columns.values() for c in cols])
-        return f"{first} ({near}columns of " + "; ".join(f"{v}: {', '.join(c)}" for v, c in columns.items()) + ")"
+        by_view = {v: columns(con, v) for v in named}
+        near = _nearest(m.group(1), [c for cols in by_view.values() for c in cols])
+        return f"{first} ({near}columns of " + "; ".join(f"{v}: {', '.join(c)}" for v, c in by_view.items()) + ")"
     return first
 
 
@@ -111,5 +111,9 @@ def _nearest(name: str, choices) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
-def _columns(con, view: str) -> list[str]:
-    return [row[0] for row in con.execute(f"SELECT column_name FROM (DESCRIBE {view})").fetchall()]
+def columns(con, *views: str) -> list[str]:
+    """The columns of ``views`` (docs, rejects ...) in order, each once: what a report may select from them."""
+    out: dict[str, None] = {}
+    for view in views:
+        out.update((row[0], None) for row in con.execute(f"SELECT column_name FROM (DESCRIBE {view})").fetchall())
+    return list(out)

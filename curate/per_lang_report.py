@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from curate.inspect import columns
+
 
 def per_lang_steps(run_dirs: list[str]) -> dict[str, str]:
     """{step: thresholds file} for the steps that ran with ``per_lang`` in any of ``run_dirs``."""
@@ -29,8 +31,7 @@ def per_lang_steps(run_dirs: list[str]) -> dict[str, str]:
 
 def removal_by_group(con, steps: list[str], min_docs: int = 20) -> dict[str, dict[str, tuple[int, int]]]:
     """{step: {language or 'script:X': (reached, removed)}} over the docs and rejects views of ``con``."""
-    cols = {r[0] for v in ("docs", "rejects") for r in con.execute(f"DESCRIBE {v}").fetchall()}
-    script = "lang_script" if "lang_script" in cols else "NULL"
+    script = "lang_script" if "lang_script" in columns(con, "docs", "rejects") else "NULL"
     positions = dict(con.execute("SELECT step, min(position) FROM stats GROUP BY step").fetchall())
     rows = con.execute(
         f"SELECT lang, {script} AS script, NULL AS step, count(*) FROM docs GROUP BY ALL UNION ALL "
