@@ -2,6 +2,8 @@
 
     python benches/web_pipeline.py                       # builds /tmp/bench/web-6000.warc.gz if missing
     python benches/web_pipeline.py --warc my.warc.gz --pages-for-quality 400
+    git worktree add /tmp/before <commit>              # then: this code against that commit, in the same run
+    python benches/web_pipeline.py --warc /tmp/web-1000.warc.gz --before /tmp/before --repeats 3 --no-quality
 
 All run in a fresh process pinned to the same single CPU (OMP_NUM_THREADS=1) with a one-task local executor:
   ours          pipelines/web.yaml as shipped: warc_v1 -> html_extract_v1 (resiliparse) -> lang_fasttext_v1 ->
@@ -13,6 +15,12 @@ The baseline's steps run with datatrove's documented defaults (Trafilatura: favo
 deduplicate=True, as FineWeb ran it); its LanguageFilter is given the same lid.176 model file (it would otherwise
 download lid.176.bin). Throughput is input pages (response records) and input MB per second of wall time; the ratios
 are what to read. ``--json`` writes every figure with the command, machine, date and load average.
+
+``--before DIR`` also runs web.yaml from another checkout (a baseline commit: its own pipelines/web.yaml and curate/,
+PYTHONPATH=DIR), ``--repeats`` times each, alternating the order with this checkout's runs. For both it reports
+each step's seconds per 1,000 pages from the run's stats.parquet (``seconds``: setup and the step's own work, not the
+writers), the rest of the process (start-up, imports, Parquet and rejects writing) as wall minus the steps, and the
+same decisions check: the kept ids and each rejected id's step and reason, equal or listed.
 
 Extraction quality: on pages of the three sites in the WARC whose main content sits in a known element (Sphinx
 `div[@role='main']` on docs.python.org, the outer `div.section`/`div.chapter` of the Debian handbook, the `<body>` of
@@ -47,6 +55,8 @@ print("BENCH " + json.dumps({{"wall": wall, "cpu": cpu, "peak_rss_mb": rss / 102
 """
 
 OURS = """
+import sys
+sys.path.insert(0, {root!r})
 from curate.cli import main
 try:
     main(["run", "pipelines/web.yaml", "-i", {warc!r}, "-o", {out!r}, "--force",
@@ -91,10 +101,10 @@ LocalPipelineExecutor(pipeline, tasks=1, workers=1, logging_dir={logs!r}, skip_c
 """
 
 
-def run_pinned(code: str, cpu: int) -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+def run_pinned(code: str, cpu: int, cwd: Path = ROOT) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1", "PYTHONPATH": str(cwd)}
     proc = subprocess.run(
-        [sys.executable, "-c", LAUNCH.format(body=code)], cwd=ROOT, env=env, capture_output=True, text=True,
+        [sys.executable, "-c", LAUNCH.format(body=code)], cwd=cwd, env=env, capture_output=True, text=True,
         preexec_fn=lambda: os.sched_setaffinity(0, {cpu}), check=False,
     )
     line = [ln for ln in proc.stdout.splitlines() if ln.startswith("BENCH ")]
@@ -199,6 +209,38 @@ def extraction_quality(warc: Path, limit: int) -> dict:
     return out
 
 
+def step_seconds(run: Path, pages: int) -> dict[str, float]:
+    """Each step's ``seconds`` in the run's stats.parquet (all stages and tasks), per 1,000 input pages."""
+    import duckdb
+
+    rows = duckdb.connect().execute(
+        f"SELECT step, sum(value) FROM '{run / 'stats.parquet'}' WHERE metric = 'seconds' GROUP BY step"
+    ).fetchall()
+    return {step: round(1000 * s / pages, 3) for step, s in rows}
+
+
+def decisions(run: Path) -> tuple[set, dict]:
+    """(kept document ids, rejected id -> (step, reason)) of a curate run."""
+    import pyarrow.parquet as pq
+
+    kept = {i for p in sorted((run / "docs").glob("*.parquet")) for i in pq.read_table(p, columns=["id"])["id"].to_pylist()}
+    rejected = {}
+    for p in sorted((run / "rejects").glob("*.parquet")):
+        t = pq.read_table(p, columns=["id", "step", "reason"]).to_pylist()
+        rejected.update({r["id"]: (r["step"], r["reason"]) for r in t})
+    return kept, rejected
+
+
+def same_decisions(ours: Path, before: Path) -> dict:
+    """Kept ids and (step, reason) of every rejected id, this checkout against the baseline's: equal, or listed."""
+    k1, r1 = decisions(ours)
+    k2, r2 = decisions(before)
+    diff = [{"id": i, "now": r1.get(i, "kept" if i in k1 else None), "before": r2.get(i, "kept" if i in k2 else None)}
+            for i in sorted(k1 | k2 | r1.keys() | r2.keys()) if (i in k1, r1.get(i)) != (i in k2, r2.get(i))]  # fmt: skip
+    return {"kept_now": len(k1), "kept_before": len(k2), "rejected_now": len(r1), "rejected_before": len(r2),
+            "identical": not diff, "differences": diff}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--warc", default="/tmp/bench/web-6000.warc.gz")
@@ -208,6 +250,9 @@ def main() -> None:
     ap.add_argument("--pages-for-quality", type=int, default=600)
     ap.add_argument("--json", default=None, help="write every figure here (benches/web_pipeline.json is committed)")
     ap.add_argument("--no-quality", action="store_true", help="throughput only")
+    ap.add_argument("--before", default=None, help="a checkout of the baseline commit: its web.yaml run side by side")
+    ap.add_argument("--repeats", type=int, default=1, help="runs of web.yaml (and --before), order alternating")
+    ap.add_argument("--no-trafilatura", action="store_true", help="skip web.yaml with extractor=trafilatura")
     args = ap.parse_args()
     warc, work = Path(args.warc), Path(args.work)
     if not warc.exists():
@@ -217,59 +262,82 @@ def main() -> None:
     print(f"input: {warc} ({pages:,} response records, {mb:.1f} MB)")
     result = {"command": " ".join([Path(sys.executable).name, *sys.argv]), "date": _now(), "machine": _machine(),
               "input": {"warc": str(warc), "response_records": pages, "mb": round(mb, 2)}, "throughput": {}}
-    runs = {
-        "curate web.yaml": lambda: OURS.format(warc=str(warc), out=str(work / "ours"), extra=[]),
-        "curate web.yaml, trafilatura": lambda: OURS.format(
-            warc=str(warc), out=str(work / "ours-traf"), extra=["--set", "steps.html_extract_v1.extractor=trafilatura"]
-        ),
-        "datatrove FineWeb-style": lambda: BASELINE.format(
-            folder=str(warc.parent), name=warc.name, out=str(work / "baseline" / "out"),
-            logs=str(work / "baseline" / "logs")),
-    }  # fmt: skip
-    kept_in = {"curate web.yaml": work / "ours" / "docs", "curate web.yaml, trafilatura": work / "ours-traf" / "docs",
-               "datatrove FineWeb-style": work / "baseline" / "out"}  # fmt: skip
+    checkouts = {"curate web.yaml": ROOT}
+    if args.before:
+        checkouts["curate web.yaml, before"] = Path(args.before).resolve()
+    runs = []  # (name, folder of its output, code, cwd)
+    for r in range(args.repeats):
+        names = list(checkouts) if r % 2 == 0 else list(checkouts)[::-1]
+        for name in names:
+            out = work / f"{'before' if name.endswith('before') else 'ours'}-{r}"
+            code = OURS.format(root=str(checkouts[name]), warc=str(warc), out=str(out), extra=[])
+            runs.append((name, out, code, checkouts[name]))
+    if not args.no_trafilatura:
+        out = work / "ours-traf"
+        runs.append(("curate web.yaml, trafilatura", out, OURS.format(root=str(ROOT), warc=str(warc), out=str(out),
+                     extra=["--set", "steps.html_extract_v1.extractor=trafilatura"]), ROOT))  # fmt: skip
+    runs.append(("datatrove FineWeb-style", work / "baseline" / "out", BASELINE.format(
+        folder=str(warc.parent), name=warc.name, out=str(work / "baseline" / "out"), logs=str(work / "baseline" / "logs")),
+        ROOT))  # fmt: skip
     print(f"\n{'pipeline (1 core)':<30}{'wall s':>9}{'CPU s':>8}{'pages/s':>10}{'MB/s':>8}{'kept':>8}{'peak RSS MB':>13}")
-    for name, code in runs.items():
+    for name, out, code, cwd in runs:
         load = os.getloadavg()
-        r = run_pinned(code(), args.cpu)
-        r.update(kept=kept_rows(kept_in[name]), pages_per_s=pages / r["wall"], mb_per_s=mb / r["wall"],
+        r = run_pinned(code, args.cpu, cwd)
+        kept_dir = out if name.startswith("datatrove") else out / "docs"
+        r.update(kept=kept_rows(kept_dir), pages_per_s=pages / r["wall"], mb_per_s=mb / r["wall"],
                  load_before=load, load_after=os.getloadavg())  # fmt: skip
-        result["throughput"][name] = r
+        if not name.startswith("datatrove"):
+            r["step_seconds_per_1000_pages"] = step_seconds(out, pages)
+            r["outside_steps_seconds_per_1000_pages"] = round(
+                1000 * r["wall"] / pages - sum(r["step_seconds_per_1000_pages"].values()), 3
+            )
+        result.setdefault("runs", []).append({"name": name, "output": str(out), **r})
         print(f"{name:<30}{r['wall']:>9.1f}{r['cpu']:>8.1f}{r['pages_per_s']:>10.1f}{r['mb_per_s']:>8.2f}{r['kept']:>8,}"
               f"{r['peak_rss_mb']:>13.0f}", flush=True)  # fmt: skip
-    t = result["throughput"]
-    base = t["datatrove FineWeb-style"]["wall"]
-    result["ratios"] = {
-        "web.yaml vs baseline": round(base / t["curate web.yaml"]["wall"], 2),
-        "web.yaml with trafilatura vs baseline": round(base / t["curate web.yaml, trafilatura"]["wall"], 2),
-        "web.yaml resiliparse vs web.yaml trafilatura": round(
-            t["curate web.yaml, trafilatura"]["wall"] / t["curate web.yaml"]["wall"], 2
-        ),
-    }
-    base_cpu = t["datatrove FineWeb-style"]["cpu"]
-    result["cpu_ratios"] = {
-        "web.yaml vs baseline": round(base_cpu / t["curate web.yaml"]["cpu"], 2),
-        "web.yaml with trafilatura vs baseline": round(base_cpu / t["curate web.yaml, trafilatura"]["cpu"], 2),
-        "web.yaml resiliparse vs web.yaml trafilatura": round(
-            t["curate web.yaml, trafilatura"]["cpu"] / t["curate web.yaml"]["cpu"], 2
-        ),
-    }
-    print("\nthroughput ratios (wall): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
-    print("throughput ratios (CPU seconds): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["cpu_ratios"].items()))
-    if args.no_quality:
-        if args.json:
-            Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
-        return
-    t0 = time.perf_counter()
-    q = extraction_quality(warc, args.pages_for_quality)
-    result["extraction_quality"] = q
-    print(f"\nextraction quality vs the known main-content element ({q['pages']}, {time.perf_counter() - t0:.0f} s):")
-    for name, m in q.items():
-        if name != "pages":
-            print(f"  {name:<52} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
+    summarise(result, args.before is not None)
+    if args.before:
+        result["decisions"] = same_decisions(work / "ours-0", work / "before-0")
+        d = result["decisions"]
+        print(f"\nsame decisions as the baseline checkout: {d['identical']} (kept {d['kept_now']} vs {d['kept_before']}, "
+              f"rejected {d['rejected_now']} vs {d['rejected_before']}, {len(d['differences'])} differences)")
+    if not args.no_quality:
+        t0 = time.perf_counter()
+        q = extraction_quality(warc, args.pages_for_quality)
+        result["extraction_quality"] = q
+        print(f"\nextraction quality vs the known main-content element ({q['pages']}, {time.perf_counter() - t0:.0f} s):")
+        for name, m in q.items():
+            if name != "pages":
+                print(f"  {name:<52} precision {m['precision']:.3f}  recall {m['recall']:.3f}  F1 {m['f1']:.3f}")
     if args.json:
         Path(args.json).write_text(json.dumps(result, indent=1) + "\n")
         print(f"raw results: {args.json}")
+
+
+def summarise(result: dict, before: bool) -> None:
+    """Median wall and CPU seconds per pipeline, ratios to the datatrove baseline, and the per-step table."""
+    import statistics
+
+    by_name: dict[str, list] = {}
+    for r in result["runs"]:
+        by_name.setdefault(r["name"], []).append(r)
+    t = result["throughput"]
+    for name, rs in by_name.items():
+        t[name] = {k: statistics.median(r[k] for r in rs) for k in ("wall", "cpu", "peak_rss_mb", "kept")}
+        if "step_seconds_per_1000_pages" in rs[0]:
+            t[name]["step_seconds_per_1000_pages"] = {
+                s: round(statistics.median(r["step_seconds_per_1000_pages"].get(s, 0.0) for r in rs), 3)
+                for s in rs[0]["step_seconds_per_1000_pages"]
+            }
+    base = t["datatrove FineWeb-style"]
+    result["ratios"] = {f"{n} vs datatrove": round(base["wall"] / v["wall"], 2) for n, v in t.items() if n != "datatrove FineWeb-style"}
+    result["cpu_ratios"] = {f"{n} vs datatrove": round(base["cpu"] / v["cpu"], 2) for n, v in t.items() if n != "datatrove FineWeb-style"}
+    print("\nratios (wall, medians): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
+    print("ratios (CPU seconds, medians): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["cpu_ratios"].items()))
+    if before:
+        now, then = t["curate web.yaml"], t["curate web.yaml, before"]
+        print(f"\n{'step (s per 1,000 pages, median)':<34}{'before':>9}{'now':>9}")
+        for s in then["step_seconds_per_1000_pages"]:
+            print(f"{s:<34}{then['step_seconds_per_1000_pages'][s]:>9.2f}{now['step_seconds_per_1000_pages'].get(s, 0):>9.2f}")
 
 
 def _now() -> str:

@@ -93,9 +93,11 @@ class C4Rules:
 
     def _line_rule(self, line: str, out: C4Lines) -> str | None:
         """The rule that removes ``line``, or None (then the line is kept in ``out``)."""
-        if self.max_word_length is not None and any(len(w) > self.max_word_length for w in line.split()):
+        # (a word longer than the limit needs a line longer than it; a citation needs a "[": exact shortcuts)
+        long = self.max_word_length is not None and len(line) > self.max_word_length
+        if long and any(len(w) > self.max_word_length for w in line.split()):
             return "too_long_word"
-        if self.remove_citations:
+        if self.remove_citations and "[" in line:
             line = CITATION_RE.sub("", line)
         if self.terminal_punct and not ends_in_terminal_punct(line):
             return "no_terminal_punct"

@@ -119,13 +119,21 @@ SPACELESS_PUNCTUATION = frozenset(
 )
 
 
+_LAST_TOKENS: list = ["", []]  # the last text split_tokens split, and its tokens
+
+
 def split_tokens(text: str) -> list[str]:
     """Words and punctuation marks, in order, as spaCy's blank English tokenizer splits them (without spaCy).
 
     >>> split_tokens("It's well-known: 3.14 people... e.g. 日本語のプロセスです。")
     ['It', "'s", 'well', '-', 'known', ':', '3.14', 'people', '...', 'e.g.', '日', '本', '語', 'の', 'プロセス', 'です', '。']
+
+    The last text's tokens are remembered (a new list is returned each time): the Gopher repetition and quality
+    steps split the same page one after the other, and the split is most of their cost.
     """
-    return _TOKEN_RE.findall(text)
+    if text is not _LAST_TOKENS[0] and text != _LAST_TOKENS[0]:
+        _LAST_TOKENS[:] = [text, _TOKEN_RE.findall(text)]
+    return list(_LAST_TOKENS[1])
 
 
 def split_words(text: str) -> list[str]:
