@@ -1,15 +1,20 @@
 """`train report`: on the shared tiny sweep (see test_train_sweep.py), what a user reads off the report must hold:
 the summary's rows, t intervals over seeds, effects stated only where the interval excludes zero, fitted laws
-judged on held-out mixtures, the predicted best mixture, the plots."""
+judged on held-out mixtures, the predicted best mixture, the plots. For a curation study: on a sweep directory of
+hand-chosen losses, the noise floor, the controls' verdict, p-values and Holm's correction against scipy, G*Power and
+hand-worked values; on a real sweep with both controls, the same figures against the runs' own files."""
 
 import json
 import shutil
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+import yaml
 from click.testing import CliRunner
+from conftest import tiny_config
 from scipy import stats
 from test_train_sweep import STEPS, tiny_sweep  # noqa: F401 (the fixture; the sweep is trained once per session)
 
@@ -301,3 +306,54 @@ def test_study_primary_naming_a_missing_arm_or_set_is_a_one_line_error(tmp_path)
     result = CliRunner().invoke(main, ["report", str(root)])
     assert result.exit_code == 1 and "no evaluation set named 'wiki'" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.fixture(scope="module")
+def controlled_study(runs, cache_dir, tmp_path_factory):
+    """A real arm sweep with both controls and two primary comparisons: 3 arms x 2 seeds of 20 steps, reported."""
+    train = tiny_config(runs, cache_dir, tokens=20 * 8 * 64, eval_interval=0, eval_tokens=2048)
+    raw = {"train": train, "seeds": [1, 2], "primary": [{"arm": "shuffled", "eval": "web"}, {"arm": "drop 1%",
+                                                                                             "eval": "web"}],
+           "arms": [{"name": "raw"}, {"name": "drop 1%", "control": {"kind": "random_drop", "source": "web",
+                                                                        "fraction": 0.01}},
+                    {"name": "shuffled", "control": {"kind": "shuffle_words", "source": "web", "fraction": 0.5}}]}
+    out = tmp_path_factory.mktemp("controlled")
+    (out / "s.yaml").write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(main, ["sweep", str(out / "s.yaml"), "-o", str(out / "sweep"), "-q"])
+    assert result.exit_code == 0, result.output
+    result = CliRunner().invoke(main, ["report", str(out / "sweep")])
+    assert result.exit_code == 0, result.output
+    return out / "sweep"
+
+
+def _final_rows(sweep_dir, split: str) -> dict[tuple[str, int, str], float]:
+    """(arm, seed, set) -> the last step's value of one split, read with DuckDB straight from the runs' files."""
+    meta = json.loads((sweep_dir / "sweep.json").read_text())
+    out = {}
+    for e in meta["runs"]:
+        path = sweep_dir / "runs" / e["run"] / "metrics.parquet"
+        rows = duckdb.sql(f"SELECT source, loss FROM '{path}' WHERE split = '{split}' AND step = "
+                          f"(SELECT max(step) FROM '{path}' WHERE split = '{split}')").fetchall()
+        out |= {(e["arm_name"], e["seed"], s): v for s, v in rows}
+    return out
+
+
+def test_a_real_study_reports_its_controls_noise_and_primary_comparisons_from_the_runs_files(controlled_study):
+    nats, bpb = _final_rows(controlled_study, "val"), _final_rows(controlled_study, "val_bpb")
+    effects = {(e["arm"], e["set"]): e for e in pq.read_table(controlled_study / "arm_effects.parquet").to_pylist()}
+    for arm in ("drop 1%", "shuffled"):
+        for s in ("web", "books", "code"):
+            a, b = [nats[(arm, seed, s)] for seed in (1, 2)], [nats[("raw", seed, s)] for seed in (1, 2)]
+            e = effects[(arm, s)]
+            assert e["p_value"] == pytest.approx(stats.ttest_rel(a, b).pvalue, rel=1e-9)
+            assert e["effect_bpb"] == pytest.approx(np.mean([bpb[(arm, k, s)] - bpb[("raw", k, s)] for k in (1, 2)]))
+            assert e["primary"] == (s == "web")
+    noise = {r["set"]: r for r in pq.read_table(controlled_study / "noise.parquet").to_pylist()}
+    drop = [nats[("drop 1%", k, "web")] - nats[("raw", k, "web")] for k in (1, 2)]
+    assert noise["web"]["sd_paired"] == pytest.approx(np.std(drop, ddof=1))
+    assert noise["web"]["source_of_noise"] == "negative control drop 1% - raw, 2 pairs"
+    assert (noise["web"]["seeds"], noise["web"]["comparisons"]) == (2, 2)
+    text = (controlled_study / "report.md").read_text()
+    assert "positive control **shuffled** against **raw** on web" in text
+    assert "negative control **drop 1%** against **raw** on web" in text
+    assert ("The study sees" in text) != ("**This study cannot see**" in text)
