@@ -67,3 +67,45 @@ def test_checkpoints_with_separate_q_k_v_and_gate_up_weights_still_load():
     loaded.load_state_dict(old_layout)
     idx = torch.randint(0, 300, (2, 16))
     assert torch.equal(loaded(idx)[0], model(idx)[0])
+
+
+def test_qk_norm_makes_attention_blind_to_the_scale_of_queries_and_keys():
+    """With QK-norm each head's q and k are RMS-normalised, so scaling the q and k rows of the projection by 100
+    changes nothing beyond the norm's eps (without it the attention logits grow 10,000-fold: the logits move by ~0.5)."""
+    idx = torch.randint(0, 300, (2, 24), generator=torch.Generator().manual_seed(0))
+    for qk_norm in (True, False):
+        torch.manual_seed(0)
+        model = GPT(ModelConfig(size="test", vocab_size=300, qk_norm=qk_norm)).eval()
+        before = model(idx)[0]
+        with torch.no_grad():
+            for layer in model.layers:
+                layer.self_attn.qkv_proj.weight[: 2 * 64] *= 100  # q and k rows of the (3C, C) projection
+        after = model(idx)[0]
+        assert ((after - before).abs().max() < 1e-3) == qk_norm  # eps in the norm: not bit-equal
+
+
+def test_zero_initialised_projections_start_every_block_as_the_identity():
+    """o_proj and down_proj start at zero, so at initialisation the model is norm(embedding) -> head."""
+    torch.manual_seed(0)
+    model = GPT(ModelConfig(size="test", vocab_size=300, zero_init=True)).eval()
+    idx = torch.randint(0, 300, (2, 16))
+    emb = model.embed_tokens(idx)
+    x = emb * torch.rsqrt(emb.pow(2).mean(-1, keepdim=True) + 1e-5)  # RMSNorm with unit gain, by hand
+    assert torch.allclose(model(idx)[0], x @ model.embed_tokens.weight.T, atol=1e-5)
+    default = GPT(ModelConfig(size="test", vocab_size=300))
+    assert default.layers[0].mlp.down_proj.weight.abs().sum() > 0
+
+
+def test_relu2_mlp_softcap_and_untied_head_compute_what_they_say():
+    torch.manual_seed(0)
+    cfg = ModelConfig(size="test", vocab_size=300, mlp="relu2", logit_softcap=2.0, tie_embeddings=False)
+    model = GPT(cfg).eval()
+    assert cfg.ffn_hidden == 4 * 64  # as many MLP weights as SwiGLU's 3 x 8C/3 (rounded to 192 here)
+    mlp, x = model.layers[0].mlp, torch.randn(3, 64)
+    hand = torch.clamp(x @ mlp.up_proj.weight.T, min=0) ** 2 @ mlp.down_proj.weight.T
+    assert torch.allclose(mlp(x), hand, atol=1e-5)
+    logits = model(torch.randint(0, 300, (2, 16)))[0]
+    assert logits.abs().max() < 2.0  # 2 tanh(z / 2) is inside (-2, 2)
+    assert model.lm_head.weight is not model.embed_tokens.weight
+    tied = GPT(ModelConfig(size="test", vocab_size=300, mlp="relu2"))
+    assert model.num_params() - tied.num_params() == 300 * 64  # the separate head's weights

@@ -2,8 +2,9 @@
 
 Pre-norm blocks x + attn(norm(x)), x + mlp(norm(x)) with RMSNorm; rotary positions (RoFormer, rotate-half layout);
 multi-head causal self-attention softmax(QK^T / sqrt(d_k)) V through `scaled_dot_product_attention`; SwiGLU MLP
-(Shazeer 2020); token embedding tied to the output head. Every weight maps one-to-one onto Hugging Face's
-LlamaForCausalLM (see `hf_state_dict`), which is how `train export` works.
+(Shazeer 2020); token embedding tied to the output head. Options (ModelConfig): QK-norm (Qwen3), zero-initialised
+output projections, a ReLU^2 MLP, logit soft-capping, an untied head. Every weight maps one-to-one onto Hugging
+Face's LlamaForCausalLM, or Qwen3ForCausalLM with QK-norm (see `hf_state_dict`), which is how `train export` works.
 
 Shapes: B batch, T time (tokens), C n_embd, H n_head, D head_dim = C / H, V vocab_size.
 """
@@ -20,7 +21,8 @@ from train.config import ModelConfig
 
 
 class RMSNorm(nn.Module):
-    """x / sqrt(mean(x^2) + eps) * weight, computed in float32 (as Llama does, so exported logits match)."""
+    """x / sqrt(mean(x^2) + eps) * weight over the last dimension, computed in float32 (as Llama does, so exported
+    logits match)."""
 
     def __init__(self, dim: int, eps: float):
         super().__init__()
@@ -84,12 +86,18 @@ class CausalSelfAttention(nn.Module):
         self.n_head, self.layer = config.n_head, layer
         self.qkv_proj = nn.Linear(C, 3 * C, bias=False)
         self.o_proj = nn.Linear(C, C, bias=False)
+        if config.qk_norm:  # one gain per head dimension, shared by the heads (Qwen3's q_norm / k_norm)
+            self.q_norm = RMSNorm(config.head_dim, config.norm_eps)
+            self.k_norm = RMSNorm(config.head_dim, config.norm_eps)
 
     def forward(self, x, cos, sin, cache: KVCache | None = None):
         B, T, C = x.shape
         H, D = self.n_head, C // self.n_head
         qkv = self.qkv_proj(x).view(B, T, 3, H, D)
-        qk = apply_rotary(qkv[:, :, :2], cos, sin)  # q and k rotated together: (B, T, 2, H, D)
+        qk = qkv[:, :, :2]
+        if hasattr(self, "q_norm"):  # normalised before rotary, as Qwen3
+            qk = torch.stack((self.q_norm(qk[:, :, 0]), self.k_norm(qk[:, :, 1])), dim=2)
+        qk = apply_rotary(qk, cos, sin)  # q and k rotated together: (B, T, 2, H, D)
         q, k = qk[:, :, 0].transpose(1, 2), qk[:, :, 1].transpose(1, 2)  # (B, H, T, D)
         v = qkv[:, :, 2].transpose(1, 2)  # (B, H, T, D)
         if cache is not None:
@@ -105,14 +113,21 @@ class CausalSelfAttention(nn.Module):
 
 
 class MLP(nn.Module):
-    """SwiGLU: down(silu(gate(x)) * up(x)), gate and up as one (2F, C) projection."""
+    """SwiGLU: down(silu(gate(x)) * up(x)), gate and up as one (2F, C) projection; or ReLU^2: down(relu(up(x))^2)
+    (So et al. 2021, Primer; the modded-nanogpt speedrun's)."""
 
     def __init__(self, config: ModelConfig):
         super().__init__()
-        self.gate_up_proj = nn.Linear(config.n_embd, 2 * config.ffn_hidden, bias=False)
+        self.relu2 = config.mlp == "relu2"
+        if self.relu2:
+            self.up_proj = nn.Linear(config.n_embd, config.ffn_hidden, bias=False)
+        else:
+            self.gate_up_proj = nn.Linear(config.n_embd, 2 * config.ffn_hidden, bias=False)
         self.down_proj = nn.Linear(config.ffn_hidden, config.n_embd, bias=False)
 
     def forward(self, x):
+        if self.relu2:
+            return self.down_proj(F.relu(self.up_proj(x)).square())
         gate, up = self.gate_up_proj(x).chunk(2, dim=-1)
         return self.down_proj(F.silu(gate) * up)
 
@@ -140,7 +155,8 @@ class GPT(nn.Module):
         self.layers = nn.ModuleList(Block(config, i) for i in range(config.n_layer))
         self.norm = RMSNorm(config.n_embd, config.norm_eps)
         self.lm_head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
-        self.lm_head.weight = self.embed_tokens.weight  # tied (Press & Wolf 2017)
+        if config.tie_embeddings:
+            self.lm_head.weight = self.embed_tokens.weight  # tied (Press & Wolf 2017)
         cos, sin = rotary_cos_sin(config, config.block_size)
         self.register_buffer("rope_cos", cos, persistent=False)
         self.register_buffer("rope_sin", sin, persistent=False)
@@ -148,7 +164,10 @@ class GPT(nn.Module):
         self.register_load_state_dict_pre_hook(_fuse_unfused)
         for name, p in self.named_parameters():  # GPT-2: scale the residual projections by 1/sqrt(2 * n_layer)
             if name.endswith(("o_proj.weight", "down_proj.weight")):
-                nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
+                if config.zero_init:  # each block starts as the identity (modded-nanogpt)
+                    nn.init.zeros_(p)
+                else:
+                    nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * config.n_layer))
 
     @staticmethod
     def _init_weights(module):
@@ -164,7 +183,8 @@ class GPT(nn.Module):
         scores and mixing 6 * 2 * n_layer * T * C (PaLM, Chowdhery et al. 2022, appendix B)."""
         cfg = self.config
         T = T or cfg.block_size
-        return 6 * self.num_params() + 12 * cfg.n_layer * T * cfg.n_embd
+        lookup = 0 if cfg.tie_embeddings else self.embed_tokens.weight.numel()  # an untied embedding is no matmul
+        return 6 * (self.num_params() - lookup) + 12 * cfg.n_layer * T * cfg.n_embd
 
     def forward(self, idx, targets=None, reduction: str = "mean", cache: KVCache | None = None):
         """idx (B, T) token ids -> logits (B, T, V); with targets (B, T) also the cross-entropy loss
@@ -180,6 +200,9 @@ class GPT(nn.Module):
             x = block(x, cos, sin, cache)
         x = self.norm(x)
         logits = self.lm_head(x)  # (B, T, V)
+        if self.config.logit_softcap:  # cap * tanh(logits / cap): bounded logits (Gemma 2)
+            cap = self.config.logit_softcap
+            logits = cap * torch.tanh(logits.float() / cap)
         if targets is None:
             return logits, None
         loss = F.cross_entropy(logits.float().reshape(B * T, -1), targets.reshape(B * T), reduction=reduction)
@@ -218,8 +241,8 @@ class GPT(nn.Module):
         return idx
 
     def hf_state_dict(self) -> dict[str, torch.Tensor]:
-        """Weights under LlamaForCausalLM's names (this model's names are Llama's minus the `model.` prefix, with
-        the fused projections split into Llama's q/k/v and gate/up)."""
+        """Weights under LlamaForCausalLM's (Qwen3ForCausalLM's) names: this model's names are theirs minus the
+        `model.` prefix, with the fused projections split into q/k/v and gate/up."""
         out = {}
         for name, tensor in self.state_dict().items():
             for old, new in _FUSED.items():
