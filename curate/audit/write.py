@@ -62,7 +62,7 @@ def audit_runs(run_dirs: list[str], out: Path, threshold: float = 1.25, min_docs
         pronouns += prs
         languages += langs
         md += _run_section(rc, run_dir, rows, prs, out, threshold, min_docs)
-        md += _language_section(langs, threshold)
+        md += _language_section(langs, threshold, min_docs)
     if len(runs) > 1:
         md += _comparison(runs, removal)
     write_parquet(removal, out / "audit.parquet")
@@ -114,12 +114,13 @@ def _covered(rc) -> str:
     return f"source {', '.join(sources)}; lang {', '.join(langs)}"
 
 
-def _language_section(langs: list[dict], threshold: float) -> list[str]:
+def _language_section(langs: list[dict], threshold: float, min_docs: int) -> list[str]:
     """Removal rate per language and filter (all documents: the identity lexicon is English, languages are not)."""
     if not langs:
         return []
     md = [
-        "### Removal rate per source and language (all documents)",
+        (f"### Removal rate per source and language (all documents, identity counts or not; slices with at least "
+         f"{min_docs} entering documents or a removal)"),
         "",
         "| step | source | lang | removed | rate | ratio to all languages |",
         "|---|---|---|---|---|---|",
