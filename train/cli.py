@@ -24,9 +24,9 @@ def main():
 
 def _config_epilog() -> str:
     from train.config import reference
+    from train.yamlio import key_help
 
-    lines = [f"  {key:<26} {doc.splitlines()[0]}" for key, doc in reference()]
-    return "\b\nConfig keys (YAML, or --set KEY=VALUE):\n" + "\n".join(lines)
+    return "\b\nConfig keys (YAML, or --set KEY=VALUE):\n" + key_help(reference())
 
 
 @main.command(epilog=_config_epilog())
@@ -65,12 +65,11 @@ def _verify(enabled: bool) -> None:
 
 def _sweep_epilog() -> str:
     from train.sweep import SweepConfig
-    from train.yamlio import config_reference
+    from train.yamlio import config_reference, key_help
 
-    lines = [f"  {key:<26} {doc.splitlines()[0]}" for key, doc in config_reference(SweepConfig)
-             if not key.startswith("train.")]
-    return ("\b\nSweep keys (YAML, or --set KEY=VALUE):\n  train.*                    every key of `train run --help`"
-            "\n" + "\n".join(lines))
+    keys = [("train.*", "every key of `train run --help`")]
+    keys += [(key, doc) for key, doc in config_reference(SweepConfig) if not key.startswith("train.")]
+    return "\b\nSweep keys (YAML, or --set KEY=VALUE):\n" + key_help(keys)
 
 
 @main.command(epilog=_sweep_epilog())

@@ -87,6 +87,25 @@ def test_every_command_has_help_and_run_help_lists_every_config_key():
     assert "mix.sources[].where" in run_help
 
 
+def test_help_gives_every_key_description_whole():
+    """Each key's whole attribute docstring, wrapped under its column, not its first source line (which used to cut
+    e.g. train_where's after "(an arm's")."""
+    from click.testing import CliRunner
+
+    from train.cli import main
+    from train.config import reference
+    from train.sweep import SweepConfig
+    from train.yamlio import config_reference
+
+    for command, keys in (("run", reference()), ("sweep", config_reference(SweepConfig))):
+        text = " ".join(CliRunner().invoke(main, [command, "--help"]).output.split())
+        for key, doc in keys:
+            if command == "run" or not key.startswith("train."):
+                assert f"{key} {' '.join(doc.split())}" in text, (command, key)
+    train_where = dict(reference())["mix.sources[].train_where"]
+    assert "\n" in train_where and "whatever this says" in train_where  # a docstring of several source lines
+
+
 def test_micro_batch_keeps_each_passes_logits_under_16_mib(repo):
     """micro_batch_size 0 picks the most sequences (a divisor of the batch) whose float32 logits, over every model
     stacked in one process, fit 16 MiB (4 Mi = 4,194,304 floats); a set micro_batch_size is kept. Worked by hand:
