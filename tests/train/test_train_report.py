@@ -310,8 +310,8 @@ def test_study_primary_naming_a_missing_arm_or_set_is_a_one_line_error(tmp_path)
 
 @pytest.fixture(scope="module")
 def controlled_study(runs, cache_dir, tmp_path_factory):
-    """A real arm sweep with both controls and two primary comparisons: 3 arms x 2 seeds of 20 steps, reported."""
-    train = tiny_config(runs, cache_dir, tokens=20 * 8 * 64, eval_interval=0, eval_tokens=2048)
+    """A real arm sweep with both controls and two primary comparisons: 3 arms x 2 seeds of 12 steps, reported."""
+    train = tiny_config(runs, cache_dir, tokens=12 * 8 * 64, eval_interval=0, eval_tokens=2048)
     raw = {"train": train, "seeds": [1, 2], "primary": [{"arm": "shuffled", "eval": "web"}, {"arm": "drop 1%",
                                                                                              "eval": "web"}],
            "arms": [{"name": "raw"}, {"name": "drop 1%", "control": {"kind": "random_drop", "source": "web",

@@ -42,8 +42,9 @@ def _bpb_per_nat(data, name: str) -> float:
 
 def noise_rows(data, paired, effects: list[dict]) -> list[dict]:
     """noise.parquet: per evaluation set, the sd of the paired difference, the planned pairs (seeds x mixtures) and
-    primary comparisons, the minimal detectable effect in nats (and bits per byte), and the seeds an effect of
-    `detect` nats would need. `paired(arm, ref, set)` gives the paired differences in nats."""
+    primary comparisons (1 when none is pre-registered: a single test at alpha), the minimal detectable effect in
+    nats (and bits per byte), and the seeds an effect of `detect` nats would need. `paired(arm, ref, set)` gives the
+    paired differences in nats."""
     base, negatives = data.baseline(), controls(data, NEGATIVE)
     pairs = list(dict.fromkeys((e["arm"], e["reference"]) for e in effects))
     seeds = len(data.meta["seeds"]) * max(1, len(data.meta.get("mixtures") or [None]))
