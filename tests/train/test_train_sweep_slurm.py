@@ -4,8 +4,12 @@ for one task as Slurm would run it (no Slurm on the test machine: bash with SLUR
 import json
 import os
 import re
+import shutil
 import subprocess
+import sys
 
+import pyarrow.parquet as pq
+import pytest
 import yaml
 from click.testing import CliRunner
 from test_train_sweep import STEPS, tiny_sweep  # noqa: F401 (the fixture: the local sweep, trained once per session)
@@ -65,3 +69,29 @@ def test_without_sbatch_the_sweep_stops_before_any_work(tiny_raw, tmp_path, monk
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert result.output == "Error: executor.type: slurm: sbatch is not on PATH (--dry-run prints the job script)\n"
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.skipif(shutil.which("sbatch") is None or shutil.which("sinfo") is None, reason="no Slurm here")
+def test_wait_runs_the_array_job_on_slurm_and_writes_the_summary(tiny_sweep, tmp_path, repo):  # noqa: F811
+    """Where Slurm answers (sinfo lists a partition that is up): three runs as a real array job, --wait to the end."""
+    partitions = subprocess.run(["sinfo", "-h", "-o", "%R %a"], capture_output=True, text=True, check=False).stdout
+    up = [line.split()[0] for line in partitions.splitlines() if line.endswith(" up")]
+    if not up:
+        pytest.skip("Slurm has no partition up")
+    local, sweep_yaml = tiny_sweep
+    out = tmp_path / "waited"
+    settings = ["executor.type=slurm", f"executor.partition={up[0]}", "executor.time=00:10:00",
+                "mixtures.divisions=1", "seeds=[1]"]
+    proc = subprocess.run([sys.executable, "-m", "train.cli", "sweep", str(sweep_yaml), "-o", str(out), "--wait",
+                           *sets(settings)], cwd=repo, capture_output=True, text=True, timeout=900, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "3 run(s) trained, 0 skipped (already finished), 0 failed" in proc.stdout
+    session = json.loads((out / "sweep.json").read_text())["sessions"][-1]
+    assert session["executor"] == "slurm" and session["array_tasks"] == 3 and session["job"]
+    assert sorted(p.name for p in (out / "slurm").glob(f"{session['job']}_*.out")) == [
+        f"{session['job']}_{i}.out" for i in range(3)]
+    assert pq.read_table(out / "summary.parquet").num_rows == 3 * 3
+    for run, same in (("m00-s1", "m00-s1"), ("m01-s1", "m03-s1"), ("m02-s1", "m05-s1")):  # each source alone
+        a = json.loads((out / "runs" / run / "summary.json").read_text())["val_loss"]
+        b = json.loads((local / "runs" / same / "summary.json").read_text())["val_loss"]
+        assert max(abs(a[k] - b[k]) for k in b) <= 1e-6, run
