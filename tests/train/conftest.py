@@ -1,34 +1,33 @@
-"""Fixtures for the trainer: curated run directories (docs/*.parquet, the contract with curate) built from real
-text found on any machine that runs these tests:
+"""Fixtures for the trainer: curated run directories (docs/*.parquet, the contract with curate) built from the
+project's bundled samples only, so the test data are the same bytes wherever the tests run:
 
-- code:  the running Python's standard library (*.py), PSF licence;
-- books: the licence texts in /usr/share/common-licenses plus the Zen of Python (`import this`);
-- web:   the long descriptions (READMEs) in installed packages' METADATA, with their project URLs, plus spaCy's
-         example sentences in ~60 languages (non-English: what a `where lang = 'en'` has to remove).
+- code:  the Python and JavaScript files of samples/code (CPython's json, email and tools, PSF; npm `debug`, MIT),
+         without the vendored and node_modules files a code reader skips;
+- books: the eight public-domain books of samples/books, the first BOOK_CHARS characters of each in
+         BOOK_PARTS documents;
+- web:   the HTML pages of samples/web/sample.warc.gz, decoded and extracted as the web pipeline does, with their URL
+         as id and the index's true language (English: the Python and Docutils docs and the English UDHR; the other
+         ~440 are UDHR translations, what a `where lang = 'en'` has to remove), exact copies dropped.
 """
 
 from __future__ import annotations
 
-import ast
-import email
 import functools
-import glob
-import importlib.util
-import os
-import sysconfig
-from importlib import metadata
+import itertools
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from packaging.requirements import Requirement
-from packaging.utils import canonicalize_name
 
 SCHEMA = pa.schema([("id", pa.string()), ("text", pa.string()), ("source", pa.string()), ("url", pa.string()),
                     ("lang", pa.string()), ("lang_score", pa.float32()), ("input_file", pa.string()),
                     ("n_chars", pa.int64())])
 REPO = Path(__file__).resolve().parents[2]
+SAMPLES = REPO / "samples"
+CODE_CHARS = 400_000  # about the old fixture's sizes: the margins of the training outcomes were measured at these
+BOOK_CHARS, BOOK_PARTS = 40_000, 4
+WEB_EN_CHARS, WEB_OTHER_CHARS = 3_000, 1_000  # per page: 218 English pages (~0.5M chars), 445 others (~0.4M)
 
 
 def write_run(run_dir: Path, source: str, docs: list[dict], files: int = 2) -> Path:
@@ -43,90 +42,59 @@ def write_run(run_dir: Path, source: str, docs: list[dict], files: int = 2) -> P
     return run_dir
 
 
-def code_docs(limit_chars: int = 400_000) -> list[dict]:
+def code_docs(limit_chars: int = CODE_CHARS) -> list[dict]:
+    """Source files of samples/code in path order, each whole, until `limit_chars` (a file that would pass it is
+    skipped, a smaller one after it still taken)."""
     docs, total = [], 0
-    for path in sorted(glob.glob(os.path.join(sysconfig.get_paths()["stdlib"], "*.py"))):
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    for path in sorted((SAMPLES / "code").rglob("*")):
+        rel = path.relative_to(SAMPLES / "code")
+        if path.suffix not in (".py", ".js") or {"node_modules", "vendor"} & set(rel.parts):
+            continue
+        text = path.read_text(encoding="utf-8")
         if total + len(text) > limit_chars:
             continue
-        docs.append({"id": f"stdlib/{Path(path).name}", "text": text, "lang": "zxx", "lang_score": 0.0})
+        docs.append({"id": f"code/{rel.as_posix()}", "text": text, "input_file": rel.as_posix(), "lang": "zxx",
+                     "lang_score": 0.0})
         total += len(text)
     return docs
 
 
 def books_docs() -> list[dict]:
-    import codecs
-
-    # The Zen of Python is `s` in Lib/this.py, rot13-encoded; read it without importing (which prints it).
-    tree = ast.parse(Path(sysconfig.get_paths()["stdlib"], "this.py").read_text())
-    zen = next(n.value.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "s")
-    docs = [{"id": "python/zen", "text": codecs.decode(zen, "rot13")}]
-    seen = set()
-    for path in sorted(glob.glob("/usr/share/common-licenses/*")):
-        real = os.path.realpath(path)
-        if os.path.isfile(real) and real not in seen:
-            seen.add(real)
-            docs.append({"id": f"licenses/{Path(path).name}", "text": Path(real).read_text(errors="replace")})
-    for name in ("LICENSE", "LICENSE.txt"):  # Python's own licence: present even where common-licenses is not
-        path = Path(sysconfig.get_paths()["stdlib"]) / name
-        if path.is_file():
-            docs.append({"id": f"python/{name}", "text": path.read_text(errors="replace")})
+    """The first BOOK_CHARS characters of each book in samples/books (the JSONL repeats three of them), cut at line
+    ends into BOOK_PARTS documents of about equal length: 32 documents, fewer than the 100 below which a source is
+    held out by chunks, and enough that a 10% whole-document split is not empty (eight whole books gave none)."""
+    docs = []
+    for path in sorted((SAMPLES / "books").glob("*.txt")):
+        text = path.read_text(encoding="utf-8-sig")[:BOOK_CHARS]
+        cuts = [0] + [text.index("\n", k * len(text) // BOOK_PARTS) + 1 for k in range(1, BOOK_PARTS)] + [len(text)]
+        docs += [{"id": f"books/{path.stem}/{k + 1}", "text": text[a:b], "input_file": path.name}
+                 for k, (a, b) in enumerate(itertools.pairwise(cuts))]
     return docs
 
 
 @functools.cache
-def dependency_closure(root: str = "curate", extras: tuple[str, ...] = ("dev", "ray")) -> frozenset[str]:
-    """Canonical names of the distributions `pip install -e '.[dev,ray]'` brings in, `root` left out. What else an
-    interpreter has installed differs from machine to machine (CI's image holds awscli, a fresh venv does not), so
-    test data read from installed packages is read from these only: the same text wherever the tests run."""
-    todo = [(root, tuple(extras))]
-    expanded = {(canonicalize_name(root), frozenset(extras))}  # a distribution again with other extras: more deps
-    while todo:
-        name, wanted = todo.pop()
-        try:
-            requires = metadata.requires(name) or []
-        except metadata.PackageNotFoundError:
-            continue
-        for line in requires:
-            req = Requirement(line)
-            if req.marker and not any(req.marker.evaluate({"extra": e}) for e in ("", *wanted)):
-                continue
-            state = (canonicalize_name(req.name), frozenset(req.extras))
-            if state not in expanded:
-                expanded.add(state)
-                todo.append((req.name, tuple(req.extras)))
-    return frozenset(name for name, _ in expanded) - {canonicalize_name(root)}
+def _pages() -> tuple[tuple[str, str, str], ...]:
+    from tests.conftest import sample_pages  # the curate tests' extraction of the same WARC
+
+    return sample_pages()
 
 
-def web_docs(limit: int = 40) -> list[dict]:
-    docs = []
-    site = sysconfig.get_paths()["purelib"]
-    wanted = dependency_closure()  # never curate's own README: the test data would move with every edit of the docs
-    for path in sorted(glob.glob(os.path.join(site, "*.dist-info", "METADATA"))):
-        meta = email.message_from_bytes(Path(path).read_bytes())
-        if canonicalize_name(meta.get("Name", "")) not in wanted:
+def web_docs() -> list[dict]:
+    """The sample WARC's HTML pages as documents (id = URL), exact text copies (the same page under a second URL)
+    dropped, English pages cut to WEB_EN_CHARS and the others to WEB_OTHER_CHARS."""
+    docs, seen = [], set()
+    for url, text, lang in _pages():
+        if text in seen:
             continue
-        body = meta.get_payload()
-        if not isinstance(body, str) or len(body) < 2000 or len(docs) >= limit:
-            continue
-        urls = [u.split(",", 1)[-1].strip() for u in meta.get_all("Project-URL", [])] + [meta.get("Home-page")]
-        url = next((u for u in urls if u), None)
-        docs.append({"id": f"pypi/{meta.get('Name')}", "text": body[:30_000], "url": url})
-    spacy = importlib.util.find_spec("spacy")  # located, not imported (importing spaCy takes seconds)
-    for path in sorted(glob.glob(os.path.join(spacy.submodule_search_locations[0], "lang", "*", "examples.py"))):
-        lang = Path(path).parent.name
-        tree = ast.parse(Path(path).read_text(encoding="utf-8"))  # `sentences = [...]`, a literal list of strings
-        sentences = next((ast.literal_eval(n.value) for n in tree.body if isinstance(n, ast.Assign)
-                          and getattr(n.targets[0], "id", "") == "sentences"), [])
-        text = "\n".join(s for s in sentences if isinstance(s, str))
-        if text:
-            docs.append({"id": f"spacy/{lang}", "text": text, "lang": lang, "lang_score": 1.0})
+        seen.add(text)
+        cut = WEB_EN_CHARS if lang == "en" else WEB_OTHER_CHARS
+        docs.append({"id": url, "text": text[:cut], "url": url, "lang": lang, "lang_score": 1.0})
     return docs
 
 
 @pytest.fixture(scope="session")
 def runs(tmp_path_factory) -> dict[str, Path]:
-    """Three curated run directories: code, books, web (web mixes English and ~60 other languages)."""
+    """Three curated run directories: code, books, web (web mixes English and some 370 other languages)."""
     root = tmp_path_factory.mktemp("runs")
     return {
         "code": write_run(root / "code", "code", code_docs()),
@@ -184,7 +152,7 @@ def tiny_config(runs: dict[str, Path], cache_dir: Path, **overrides) -> dict:
     }
     for key, value in overrides.items():
         node = raw
-        *parents, last = key.split(".")
+        *parents, last = (int(k) if k.isdigit() else k for k in key.split("."))  # mix.sources.0.weight
         for p in parents:
             node = node[p]
         node[last] = value

@@ -71,7 +71,7 @@ def test_vocabulary_larger_than_the_text_supports(tmp_path, tiny_raw):
 
 def test_source_too_small_to_hold_out_a_validation_window(tmp_path, tiny_raw):
     raw = tiny_raw()
-    raw["mix"]["sources"][0]["where"] = "id = 'spacy/de'"  # one document of eight short sentences
+    raw["mix"]["sources"][0]["where"] = "id = 'https://docs.python.org/3.11/genindex-A.html'"  # 9 characters
     result, out = run_cli(tmp_path, raw)
     assert_one_line_error(result, out, "mix.sources[0] (web)", "split has", "block_size + 1")
 
@@ -104,3 +104,29 @@ def test_where_naming_a_remote_file_fails_offline(tmp_path, tiny_raw, monkeypatc
     result, out = run_cli(tmp_path, raw)
     assert_one_line_error(result, out, "mix.sources[0]", "httpfs")
     assert not any(home.rglob("*"))
+
+
+def test_yaml_syntax_error_names_file_line_and_cause(tmp_path):
+    config = tmp_path / "mix.yaml"
+    config.write_text("mix:\n  sources:\n    - run: runs/web\n   weight: 1\nlr: 3e-3\n")  # weight: one space short
+    result = CliRunner().invoke(main, ["run", str(config), "-o", str(tmp_path / "out")])
+    assert result.exit_code == 1 and len(result.output.strip().splitlines()) == 1, result.output
+    assert result.output.startswith(f"Error: {config}:4:4: not valid YAML: expected <block end>, but found "), \
+        result.output
+    assert "(while parsing a block mapping that starts at line 2); line 4 reads '   weight: 1'" in result.output
+
+
+def test_every_config_error_is_shown_one_a_line_with_its_yaml_line(tmp_path, tiny_raw):
+    raw = tiny_raw(batch_sise=4)  # the last key of the file
+    raw["mix"]["sources"][0]["wieght"] = 1
+    config = tmp_path / "mix.yaml"
+    config.write_text(yaml.safe_dump(raw, sort_keys=False))
+    lines = config.read_text().splitlines()
+    wieght = next(i for i, line in enumerate(lines, 1) if "wieght" in line)
+    result = CliRunner().invoke(main, ["run", str(config), "-o", str(tmp_path / "out"), "--set", "lr=fast"])
+    assert result.exit_code == 1
+    assert result.output.strip().splitlines() == [
+        f"Error: {config}:{wieght}: mix.sources[0].wieght: unknown key; did you mean 'weight'?",
+        f"{config}:{len(lines)}: batch_sise: unknown key; did you mean 'batch_size'?",
+        "--set lr=fast: lr: expected float, got 'fast'"]
+    assert not (tmp_path / "out").exists()

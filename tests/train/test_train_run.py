@@ -1,12 +1,18 @@
 """A short real run of the shipped pipelines/mix.yaml (shrunk): what a user reads off it must hold."""
 
 import json
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pyarrow.parquet as pq
+import yaml
 
+from train.config import TrainConfig, parse
 from train.data import prepare
 from train.data.sources import is_val, open_source
+from train.loop import KILL_AT_STEP
 
 
 def test_metrics_parquet_has_the_documented_columns(short_run):
@@ -15,7 +21,8 @@ def test_metrics_parquet_has_the_documented_columns(short_run):
     assert [(f.name, str(f.type)) for f in table.schema] == [
         ("step", "int64"), ("split", "string"), ("source", "string"), ("loss", "double"), ("tokens", "int64")]
     assert table.to_pylist() == rows
-    assert set(table.column("split").to_pylist()) == {"unigram", "train", "val"}
+    splits = set(table.column("split").to_pylist())
+    assert {"unigram", "train", "val"} <= splits <= {"unigram", "train", "val", "val_bpb"}
     val_steps = sorted({r["step"] for r in rows if r["split"] == "val"})
     assert val_steps == [100, 200, 300]  # every eval_interval and the end
     for step in val_steps:
@@ -63,8 +70,10 @@ def test_held_out_documents_are_never_trained_on_and_where_filters(short_run):
         assert sum(val["length"]) == len(tokens) and all(tokens[o] == 1 for o in val["offset"])  # <s> per doc
     web_ids = pq.read_table(prepared.shard_dirs[0] / "train.idx.parquet").column("id").to_pylist()
     web_ids += pq.read_table(prepared.shard_dirs[0] / "val.idx.parquet").column("id").to_pylist()
-    assert "spacy/en" in web_ids or not any(i.startswith("spacy/") for i in web_ids)
-    assert not [i for i in web_ids if i.startswith("spacy/") and i != "spacy/en"]  # where lang = 'en'
+    docs = pq.read_table(config.mix.sources[0].run + "/docs").select(["id", "lang"]).to_pylist()
+    english = {d["id"] for d in docs if d["lang"] == "en"}
+    assert set(web_ids) == english and 0 < len(english) < len(docs) / 2  # where lang = 'en': every English page
+    assert "https://www.ohchr.org/udhr/eng.html" in web_ids and "https://www.ohchr.org/udhr/fra.html" not in web_ids
 
 
 def test_a_tokenizer_can_be_shared_between_runs(short_run):
@@ -76,3 +85,24 @@ def test_a_tokenizer_can_be_shared_between_runs(short_run):
     finally:
         config.tokenizer.dir, config.mix.sources[0].weight = None, 0.5
     assert prepared.tokenizer_dir == out / "tokenizer"
+
+
+def test_the_start_log_says_which_sources_are_read_more_than_once(tmp_path, tiny_raw, repo):
+    """A source whose share of the planned tokens exceeds its training tokens is named with its epochs before the
+    first step; one read less than once is not. Stopped after step 1 (TRAIN_KILL_AT_STEP): the plan is the point."""
+    raw = tiny_raw(tokens=500_000, **{"mix.sources.0.weight": 0.2, "mix.sources.1.weight": 0.6,
+                                      "mix.sources.2.weight": 0.2})
+    train = {}
+    for shard_dir, source in zip(prepare(parse(TrainConfig, raw)).shard_dirs, ("web", "books", "code")):
+        train[source] = json.loads((shard_dir / "meta.json").read_text())["tokens"]["train"]
+    steps = -(-500_000 // (8 * 64))  # whole steps of 8 x 64 tokens: 977, 500,224 tokens
+    epochs = {s: steps * 8 * 64 * w / train[s] for s, w in (("web", 0.2), ("books", 0.6), ("code", 0.2))}
+    assert epochs["books"] > 1 > max(epochs["web"], epochs["code"])  # the data this test needs
+    (tmp_path / "mix.yaml").write_text(yaml.safe_dump(raw))
+    result = subprocess.run([sys.executable, "-m", "train.cli", "run", str(tmp_path / "mix.yaml"), "-o",
+                             str(tmp_path / "out")], cwd=repo, capture_output=True, text=True, timeout=300,
+                            env={**os.environ, KILL_AT_STEP: "1"}, check=False)
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note: ")]
+    expected = (f"note: books is read for {epochs['books']:.1f} epochs ({train['books']:,} training tokens, weight "
+                "0.600): the model sees its documents more than once")
+    assert notes == [expected], result.stderr

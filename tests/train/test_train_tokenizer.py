@@ -9,7 +9,8 @@ from train.errors import ConfigError
 
 @pytest.fixture(scope="module")
 def lines() -> list[str]:
-    """Real multilingual text: PyPI package descriptions and spaCy's example sentences in some 60 languages."""
+    """Real multilingual text: the sample WARC's pages, the Universal Declaration of Human Rights in some 370
+    languages and the English Python docs."""
     return [d["text"] for d in web_docs()]
 
 
@@ -19,7 +20,7 @@ def test_coverage_is_kept_when_the_characters_fit(lines):
 
 
 def test_a_small_vocabulary_lowers_coverage_but_not_below_sentencepiece_floor(lines):
-    for vocab in (700, 1024):
+    for vocab in (1100, 2000):  # covering 99.95% of these pages takes 2,729 characters; 98% takes 775
         coverage = character_coverage(lines, vocab, 0.9995)
         assert MIN_COVERAGE <= coverage < 0.9995, vocab
 
