@@ -51,7 +51,9 @@ def test_gradient_accumulation_matches_one_big_batch(tmp_path, tiny_raw):
 
 
 def test_bfloat16_autocast_trains(tmp_path, tiny_raw):
-    raw = tiny_raw(tokens=60 * 8 * 64, eval_interval=30, checkpoint_interval=0, dtype="bfloat16")
+    # 120 steps: on the bundled samples the val loss fell by -0.02 to 0.14 nats from step 30 to 60 (four seeds), by
+    # 0.04 to 0.24 from step 60 to 120
+    raw = tiny_raw(tokens=120 * 8 * 64, eval_interval=60, checkpoint_interval=0, dtype="bfloat16")
     rows = train_run(parse(TrainConfig, raw), tmp_path / "bf16", progress=False)
     val = [r for r in rows if r["split"] == "val"]
     first, last = val[:3], val[3:]
