@@ -134,7 +134,9 @@ def sweep_run(sweep_dir, run_name):
 def report_cmd(sweep_dir, target):
     """Report on the sweep in SWEEP_DIR: per-source loss per mixture with 95% intervals over seeds, effects that
     the intervals tell apart from noise, fitted mixture -> loss laws with held-out Spearman, the predicted best
-    mixture. Writes report.md, PNGs and Parquet (summary.parquet: run, seed, source, weight, val_loss, tokens)."""
+    mixture. Writes report.md, PNGs and Parquet (summary.parquet: run, seed, source, weight, val_loss, tokens).
+    A sweep of curation arms gets its noise floor (noise.parquet), its controls' verdict, the primary comparisons
+    with Holm's correction and the exploratory ones, uncorrected (arm_effects.parquet)."""
     from train.errors import TrainError
     from train.report import report
 
