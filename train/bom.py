@@ -64,7 +64,8 @@ def write_trained_on(out: Path, config, prepared, tokens_seen) -> None:
 def _evaluated(val_tokens: int, config) -> int:
     """Validation tokens the loop scores (train.data.MixtureSampler.val_windows: whole windows, eval_tokens cap)."""
     T = config.model.block_size
-    return T * max(1, min(config.eval_tokens // T, (val_tokens - 1) // T)) if val_tokens > T else 0
+    whole = (val_tokens - 1) // T
+    return T * max(1, min(config.eval_tokens // T, whole) if config.eval_tokens else whole) if val_tokens > T else 0
 
 
 def _reads(shard_dir: Path, alt_dir: Path | None, selection) -> pa.Table:
