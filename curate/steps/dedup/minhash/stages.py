@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
@@ -201,6 +200,8 @@ class Clusters(_GlobalStage):
 
     def _table(self, nodes, clustered, keep, size, sim, ranks, offsets) -> pa.Table:
         """One row per clustered document: its shard and row, cluster (kept id), size, duplicate_of, similarity."""
+        import pyarrow.compute as pc  # here, not at the top: every `curate run` imports every step module
+
         glob, keeper_glob = nodes[clustered], nodes[keep[clustered]]
         kept_ids, where = np.unique(keeper_glob, return_inverse=True)
         cluster = self._ids(kept_ids, ranks, offsets).take(pa.array(where))
