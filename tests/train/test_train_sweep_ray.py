@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -128,6 +129,24 @@ def test_bad_executor_settings_fail_in_one_line_before_any_work(tiny_raw, tmp_pa
     assert result.exit_code == 1, result.output
     assert words in result.output and result.output.count("\n") == 1 and "Traceback" not in result.output
     assert not out.exists()  # no tokenizer, no shards, no plan
+
+
+def test_an_address_that_takes_connections_but_never_answers_fails_in_one_line(tiny_raw, tmp_path):
+    from test_train_sweep import tiny_sweep_raw
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(tiny_sweep_raw(tiny_raw)))
+    with socket.socket() as server:  # the kernel completes the TCP handshake (backlog); nothing ever replies
+        server.bind(("127.0.0.1", 0))
+        server.listen(8)
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        result = CliRunner().invoke(main, ["sweep", str(path), "-o", str(tmp_path / "out"), "--set",
+                                           "executor.type=ray", "--set", f"executor.address={address}",
+                                           "--set", "executor.connect_timeout=2"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.output == (f"Error: executor.address: {address} does not answer (no answer within 2 s): start "
+                             "the cluster (ray start --head) or leave address unset for a local one\n")
+    assert not (tmp_path / "out").exists()
 
 
 def test_ray_missing_names_the_extra_to_install(tiny_raw, tmp_path, repo):

@@ -6,6 +6,7 @@ filesystem) and have this package installed."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -55,7 +56,8 @@ class RayExecutor:
         options = {"log_to_driver": False, "logging_level": logging.ERROR}
         try:
             if ex.address:
-                ray.init(address=ex.address, **options)
+                with _quiet_stderr():  # its C++ client warns on every retry, which would break the one-line error
+                    ray.init(address=ex.address, **options)
             else:
                 cpus = ex.workers * ex.cpus_per_run if ex.workers else cores()
                 ray.init(num_cpus=cpus, include_dashboard=False, **options)
@@ -125,17 +127,44 @@ class RayExecutor:
         return {"executor": self.type, "workers": self.workers, "threads": self.threads, "cores": self.cores}
 
 
+@contextlib.contextmanager
+def _quiet_stderr():
+    """File descriptor 2 to /dev/null for the duration (Ray's C++ side writes there, not to sys.stderr)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])  # + an empty SETTINGS frame
+
+
 def _check_answers(address: str, timeout: float) -> None:
-    """A TCP connection to the head (host:port, or a ray://host:port client address) within `timeout` seconds."""
+    """The head at `address` (host:port, or a ray://host:port client address) answers within `timeout` seconds as a
+    gRPC server does: an HTTP/2 SETTINGS frame in reply to the client preface (RFC 9113, section 3.4). ray.init
+    itself, pointed at a port that accepts connections and never answers, retries for minutes."""
     host, _, port = address.removeprefix("ray://").rpartition(":")
     if not host or not port.isdigit():
         raise ConfigError("executor.address", f"expected host:port, ray://host:port or auto, got {address!r}")
+    why = ""
     try:
-        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=timeout) as conn:
+            conn.sendall(HTTP2_PREFACE)
+            reply = conn.recv(9)
+        if len(reply) < 9 or reply[3] != 4:
+            why = "it is no Ray head: no gRPC reply"
+    except TimeoutError:
+        why = f"no answer within {timeout:g} s"
     except OSError as e:
-        why = "no answer" if isinstance(e, TimeoutError) else (e.strerror or type(e).__name__).lower()
-        raise ConfigError("executor.address", f"{address} does not answer ({why} within {timeout:g} s): start the "
-                                              "cluster (ray start --head) or leave address unset for a local one") from None
+        why = (e.strerror or type(e).__name__).lower()
+    if why:
+        raise ConfigError("executor.address", f"{address} does not answer ({why}): start the cluster "
+                                              "(ray start --head) or leave address unset for a local one")
 
 
 def _train_remote(name: str, cfg, run_dir: Path, cwd: str) -> str | None:
