@@ -59,6 +59,24 @@ def test_dry_run_prints_one_array_task_per_run_and_a_task_trains_exactly_its_run
     assert again.returncode == 0 and "already finished" in again.stdout  # a requeued task does not train it again
 
 
+@pytest.mark.parametrize("args, line", [
+    (["--wait"], "Error: executor.type: --dry-run and --wait are for executor.type slurm, not local\n"),
+    (["--set", "executor.type=slurm", "--set", "executor.time=noon", "--dry-run"],
+     "Error: executor.time: expected a Slurm time limit such as 02:00:00 or 1-00:00:00, got 'noon'\n"),
+    (["--set", "executor.cpus_per_run=2", "--dry-run"],
+     "Error: executor.cpus_per_run: is a key of executor type ray, not of local\n"),
+])
+def test_bad_slurm_settings_fail_in_one_line_before_any_work(tiny_raw, tmp_path, args, line):
+    from test_train_sweep import tiny_sweep_raw
+
+    path = tmp_path / "sweep.yaml"
+    path.write_text(yaml.safe_dump(tiny_sweep_raw(tiny_raw)))
+    result = CliRunner().invoke(main, ["sweep", str(path), "-o", str(tmp_path / "out"), *args])
+    assert result.exit_code == 1 and result.output.startswith("Error: ") and result.output.count("\n") == 1
+    assert line.removeprefix("Error: ") in result.output  # (after the --set that caused it, where one did)
+    assert not (tmp_path / "out").exists()
+
+
 def test_without_sbatch_the_sweep_stops_before_any_work(tiny_raw, tmp_path, monkeypatch):
     from test_train_sweep import tiny_sweep_raw
 
