@@ -64,6 +64,7 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
 def _init_worker(threads: int, queue) -> None:
     global _QUEUE
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the whole process group: the parent decides
+    _die_with_parent()
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"  # before torch loads in this process
     os.environ["OMP_NUM_THREADS"] = str(threads)
     _QUEUE = queue
@@ -218,3 +219,18 @@ class Progress:
 def hms(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel sends this worker SIGTERM when the sweep process dies (killed, even by SIGKILL), so no
+    orphaned worker keeps training into a run directory that a restarted sweep resumes. The pool spawns its
+    workers from the main thread (the spawn start method spawns on submit), whose death is the parent's."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    PR_SET_PDEATHSIG = 1
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    if os.getppid() == 1:  # the parent died before the call took effect
+        os._exit(1)
