@@ -6,6 +6,10 @@ build times reported apart).
 
     python benches/build_close_langs.py --out /tmp/close-langs/paragraphs.jsonl
     python benches/close_langs.py /tmp/close-langs/paragraphs.jsonl --out benches/close_langs.json
+
+"Ordinary" paragraphs, to check that the combined rule leaves other languages alone: the UDHR pages of the bundled
+samples/web/sample.warc.gz in languages outside the close groups that both lid.176 and lingua know (ISO 639-1 code
+in the sample's index), at most 30 paragraphs of 12-120 words each, extracted as the web pipeline does.
 """
 
 from __future__ import annotations
@@ -49,10 +53,46 @@ def accuracy(rows: list[dict], preds: list[tuple]) -> dict:
     return {k: {"right": a, "of": n, "accuracy": round(a / n, 4)} for k, (a, n) in sorted(out.items())}
 
 
+def ordinary_paragraphs(per_lang: int = 30) -> list[dict]:
+    """UDHR paragraphs of the bundled web sample in languages outside the close groups, known to both models."""
+    import csv
+
+    from fasttext.FastText import _FastText
+    from fastwarc.warc import ArchiveIterator, WarcRecordType
+    from resiliparse.extract.html2text import extract_plain_text
+
+    from curate.assets import asset_path
+    from curate.signals.encoding import decode_html
+    from curate.signals.langid import CLOSE_GROUPS
+    from curate.steps.filters.lang_lingua import lingua_codes
+
+    lid = {label.removeprefix("__label__") for label in _FastText(str(asset_path("lid.176.ftz"))).labels}
+
+    warc = ROOT / "samples" / "web" / "sample.warc.gz"
+    with open(warc.with_name("sample.index.csv")) as f:
+        index = {r["url"]: r for r in csv.DictReader(f)}
+    close = set().union(*CLOSE_GROUPS)
+    rows, seen = [], defaultdict(int)
+    with open(warc, "rb") as f:
+        for record in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
+            row = index.get(record.headers.get("WARC-Target-URI"))
+            lang = row["lang"] if row else ""
+            if not row or row["source"] != "udhr" or lang in close or lang not in lingua_codes() or lang not in lid or seen[lang]:
+                continue
+            decoded = decode_html(record.reader.read(), record.http_charset)
+            text = extract_plain_text(decoded.text, main_content=True) if decoded else ""
+            paras = [" ".join(p.split()) for p in text.split("\n")]
+            paras = [p for p in paras if 12 <= len(p.split()) <= 120][:per_lang]
+            seen[lang] = len(paras)
+            rows += [{"text": p, "lang": lang, "source": "udhr-sample"} for p in paras]
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("paragraphs")
     ap.add_argument("--out", default=str(ROOT / "benches" / "close_langs.json"))
+    ap.add_argument("--no-ordinary", action="store_true", help="skip the ordinary-language paragraphs")
     args = ap.parse_args()
     from curate.io import RunLayout
     from curate.steps.filters.lang_fasttext import LangFastText
@@ -91,6 +131,18 @@ def main() -> None:
         "combined_rules": dict(rules),
         "loadavg_after": os.getloadavg(),
     }
+    if not args.no_ordinary:
+        rows_o = ordinary_paragraphs()
+        texts_o = [r["text"] for r in rows_o]
+        lid_o, _ = run(lid_step, texts_o)
+        ling_o, _ = run(alone, texts_o)
+        comb_o, _ = run(combined, texts_o, lid_o)
+        result["ordinary"] = {"paragraphs": len(rows_o), "languages": len({r["lang"] for r in rows_o}),
+                              "accuracy": {"lid176": accuracy(rows_o, lid_o), "lingua": accuracy(rows_o, ling_o),
+                                           "combined": accuracy(rows_o, comb_o)}}  # fmt: skip
+        for k in ("lid176", "lingua", "combined"):
+            a = result["ordinary"]["accuracy"][k]["all"]
+            print(f"ordinary {k:<10} {a['right']:>5} / {a['of']} = {a['accuracy']:.3f}")
     Path(args.out).write_text(json.dumps(result, indent=1))
     for k in ("lid176", "lingua", "combined"):
         a = result["accuracy"][k]["all"]
