@@ -35,7 +35,7 @@ from train.data.tokenizer import bytes_per_piece
 from train.errors import ConfigError, TrainError
 from train.files import cores, keep_freed_memory
 from train.model.gpt import GPT
-from train.optim import adamw, build, lr_at, set_lr  # noqa: F401 - adamw: train/model/batched.py imports it here
+from train.optim import build, lr_at, set_lr
 
 # Changing these does not change what a run computes (beyond float rounding), so a run may resume under new values.
 RESUMABLE_KEYS = ("log_interval", "threads", "cache_dir", "device", "compile", "fused_adamw")
