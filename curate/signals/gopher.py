@@ -49,7 +49,7 @@ def quality_signals(text: str, stop_words=STOP_WORDS) -> dict[str, float | int |
     """
     tokens = split_tokens(text)
     n_tokens = len(tokens)
-    words = [t for t in tokens if not _PUNCT.issuperset(t)]
+    words = list(itertools.filterfalse(_PUNCT.issuperset, tokens))  # tokens not made only of punctuation
     n_words = len(words)
     n_chars = sum(map(len, words))
     n_spaceless = spaceless_chars = 0
@@ -57,7 +57,7 @@ def quality_signals(text: str, stop_words=STOP_WORDS) -> dict[str, float | int |
         graphemes = [w for w in words if is_spaceless(w)]
         n_spaceless, spaceless_chars = len(graphemes), sum(map(len, graphemes))
     n_spaced = n_words - n_spaceless
-    impure = [w for w in words if not w.isalpha()]  # isalpha() is one C call; most words pass it
+    impure = list(itertools.filterfalse(str.isalpha, words))  # isalpha() is one C call; most words pass it
     n_alpha = n_words - len(impure) + sum(map(has_letter, impure))
     lines = text.splitlines()
     n_lines = len(lines) or 1
