@@ -45,8 +45,8 @@ def test_an_arm_reads_the_documents_it_shares_with_the_baseline_in_the_same_orde
     assert runs_of(base.epoch(1)) != order and sorted(runs_of(base.epoch(1))) == sorted(order)  # a new epoch, new order
     other_seed = runs_of(Stream([tokens], select(index, {f"doc-{i}": 1 for i in range(40)}, seed=8), seed=8).epoch(0))
     assert other_seed != order
-    n = base.epoch_tokens
-    assert np.array_equal(base.take(n - 3, 6), np.concatenate([base.epoch(0)[-3:], base.epoch(1)[:3]]))
+    n = base.epoch_tokens  # one lane: its endless stream is the epochs back to back
+    assert np.array_equal(base.take(0, n - 3, 6), np.concatenate([base.epoch(0)[-3:], base.epoch(1)[:3]]))
 
 
 def test_repeat_by_copies_take_their_own_places_and_every_lane_keeps_the_order():
@@ -57,8 +57,21 @@ def test_repeat_by_copies_take_their_own_places_and_every_lane_keeps_the_order()
     places = [runs_of(Stream([tokens], select(index, {"a": 3, "b": 1, "c": 1}, seed=s), seed=s).epoch(0)).count(1)
               for s in range(20)]
     assert max(places) >= 2  # its copies are not always side by side: each has its own place in the order
-    # lanes: 2 lanes of an epoch of 20 tokens, blocks of 4: sequence k starts in lane k % 2, (k // 2) blocks in
-    assert [stream.start(k, 4, 2) for k in range(6)] == [0, 10, 4, 14, 8, 18]
+
+
+def test_dropping_a_document_changes_only_the_blocks_of_its_own_lane():
+    """Sequences are read in lanes (a hash of the document says which): an arm that drops one document reads the
+    same blocks as the baseline, at the same places, in every other lane."""
+    tokens, index = synthetic({f"doc-{i}": 20 + i for i in range(40)})
+    every = {f"doc-{i}": 1 for i in range(40)}
+    base = Stream([tokens], select(index, every, seed=3), seed=3, lanes=4)
+    arm = Stream([tokens], select(index, {**every, "doc-17": 0}, seed=3), seed=3, lanes=4)
+    windows = [(base.window(k, 16), arm.window(k, 16)) for k in range(400)]  # about 3 epochs of each lane
+    same = [np.array_equal(a, b) for a, b in windows]
+    assert 0.75 <= sum(same) / len(same) < 0.95  # three lanes of four untouched, the fourth moved after doc-17
+    assert all(18 not in b for _, b in windows)  # doc-17 (token value 18) is never read by the arm
+    assert all(np.array_equal(base.window(k, 16)[-1:], base.window(k + 4, 16)[:1]) for k in range(40))  # a lane
+    # is read front to back: the last target of one block is the first input of that lane's next
 
 
 def test_random_drop_like_an_arm_removes_as_many_tokens_and_shuffled_copies_keep_their_words(runs, cache_dir):
@@ -148,6 +161,12 @@ def test_a_one_percent_drop_pairs_far_tighter_than_seeds_spread(study):
     """On the bundled samples over 3 seeds: dropping a random 1% of the web pages moves each run far less than
     another seed does, so a paired difference sees effects a seed's spread would hide."""
     base, drop = final_losses(study, "raw"), final_losses(study, "drop 1%")
+    import json
+
+    meta = json.loads((study / "sweep.json").read_text())
+    docs = {(e["arm_name"], e["seed"]): json.loads((study / "runs" / e["run"] / "splits.json").read_text())["web"]
+            ["train_docs"] for e in meta["runs"]}
+    assert sum(docs[("drop 1%", s)] < docs[("raw", s)] for s in (1, 2, 3)) >= 2  # 218 English pages: 0, 1, 2 go
     for source in ("web", "books", "code"):
         across = np.std([base[s][source] for s in base], ddof=1)
         paired = np.std([drop[s][source] - base[s][source] for s in base], ddof=1)

@@ -2,8 +2,8 @@
 stream (train/data/stream.py: the run's documents in one order per seed and epoch, read front to back).
 
 The global batch of a step is a pure function of (seed, step): which source each of its B sequences comes from is
-drawn from (seed, step), and the k-th sequence of source s is block k of that source's stream, read in B lanes
-side by side (Stream.start). Rank r of W processes takes rows
+drawn from (seed, step), and the k-th sequence of source s is the k-th block of that source's stream, read in
+LANES lanes side by side (Stream.window). Rank r of W processes takes rows
 [r * B / W, (r + 1) * B / W) of it, and gradient accumulation splits those further. So a resumed run sees exactly
 the batches it would have seen, 1 or 2 processes see the same global batch, and every arm of one seed draws its
 sources in the same order and reads the documents they share in the same order.
@@ -21,6 +21,8 @@ import torch
 
 from train.data.stream import Selection, Stream, select
 from train.errors import DataError
+
+LANES = 16  # lanes a source's stream is read in side by side (train/data/stream.py): a fixed number, not the batch
 
 
 @dataclass
@@ -57,7 +59,7 @@ class Shards:
         if weight == 0 or selection is None:
             return cls(name, weight, None, val, directory)
         files = [_memmap(directory)] + ([_memmap(alt_dir)] if alt_dir is not None else [])
-        stream = Stream(files, selection, seed)
+        stream = Stream(files, selection, seed, LANES)
         if stream.epoch_tokens < block_size + 1:
             raise DataError(f"{label}: it trains on {stream.epoch_tokens} tokens "
                             f"({int((selection.times > 0).sum())} pieces), fewer than block_size + 1 = "
@@ -97,16 +99,14 @@ class MixtureSampler:
         return self._before[step]
 
     def plan(self, step: int) -> tuple[np.ndarray, np.ndarray]:
-        """The global batch of `step`: source index (B,) and start in that source's stream (B,) of each sequence."""
+        """The global batch of `step`: source index (B,) and number among that source's sequences (B,)."""
         if self._plan is None or self._plan[0] != step:  # batch() and tokens_per_source() ask for the same step
             src = self.sources(step)
             rank = np.zeros(self.B, dtype=np.int64)  # the sequence's place among this step's ones of its source
             for s in np.unique(src):
                 mask = src == s
                 rank[mask] = np.arange(int(mask.sum()))
-            k = self.before(step)[src] + rank  # the sequence's number among all of its source's
-            start = [self.shards[s].stream.start(int(i), self.T, self.B) for s, i in zip(src.tolist(), k.tolist())]
-            self._plan = step, src, np.array(start, dtype=np.int64)
+            self._plan = step, src, self.before(step)[src] + rank  # the sequence's number among its source's
         return self._plan[1], self._plan[2]
 
     def batch(self, step: int, rows: slice) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
@@ -114,7 +114,7 @@ class MixtureSampler:
         sampler's device (through pinned memory to a GPU, so the copy does not wait)."""
         src, start = self.plan(step)
         src, start = src[rows], start[rows]
-        windows = np.stack([self.shards[s].stream.take(int(p), self.T + 1) for s, p in zip(src, start)])
+        windows = np.stack([self.shards[s].stream.window(int(k), self.T) for s, k in zip(src, start)])
         w, src_t = torch.from_numpy(windows), torch.from_numpy(src)
         if self.device.type == "cuda":
             w, src_t = w.pin_memory().to(self.device, non_blocking=True), src_t.to(self.device)

@@ -3,8 +3,8 @@
 A source's token shard holds every training document once, whatever an arm's filter says. What one run trains on
 (a `Selection`) says how many times each piece of the shard is read (0 for a document the arm's `train_where`
 drops, more for `repeat_by`), which pieces a control drops, and which are read as word-shuffled copies. The run's
-stream is those pieces concatenated in one order per (seed, epoch) that comes from a hash of the piece's id, read
-front to back, epoch after epoch. Two arms of one seed therefore read the documents they share in the same
+stream is those pieces in one order per (seed, epoch) that comes from a hash of the piece's id, read front to back,
+epoch after epoch, in lanes side by side (a hash of the piece says which). Two arms of one seed therefore read the documents they share in the same
 relative order and differ only where their selections differ (common random numbers: their paired difference
 measures the selection, not the luck of the draw), and two arms that keep the same documents train bit-identically.
 """
@@ -78,50 +78,66 @@ class Selection:
         return int((self.lengths * self.times).sum())
 
 
-class Stream:
-    """The training tokens of one source for one run and seed, as an endless sequence of epochs."""
+LANE_SALT = 0x6C616E65  # "lane": which lane a piece is read in, the same for every seed and arm
 
-    def __init__(self, files: list[np.ndarray], selection: Selection, seed: int):
+
+class Stream:
+    """The training tokens of one source for one run and seed: `lanes` endless sequences of epochs read side by side.
+
+    Each read of a piece (a document, a chunk of a long one, or a repeat_by copy) belongs to one lane by a hash of
+    its key, the same in every arm and seed; a lane holds its pieces in this seed and epoch's order. The k-th
+    sequence of the source is block k // lanes of lane k % lanes. So one batch draws from many documents rather
+    than consecutive blocks of one long document, and a document an arm drops moves only the blocks after it in its
+    own lane: every other lane reads exactly what the baseline reads, at the same steps."""
+
+    def __init__(self, files: list[np.ndarray], selection: Selection, seed: int, lanes: int = 1):
         read = np.flatnonzero(selection.times)
         copies = selection.times[read]
         piece = np.repeat(read, copies)  # one entry per read of a piece
         copy = np.arange(len(piece)) - np.repeat(np.cumsum(copies) - copies, copies)  # 0, 1, .. per piece
         keys = selection.keys[piece]
-        later = copy > 0  # a repeat_by copy takes its own place in the order
-        keys[later] = mix(keys[later], *map(int, copy[later]))
+        for c in range(1, int(copies.max(initial=1))):  # a repeat_by copy takes its own place in the order
+            keys[copy == c] = mix(keys[copy == c], c)
         self.files, self.seed, self.keys = files, seed, keys
         self.offsets, self.lengths = selection.offsets[piece], selection.lengths[piece]
         self.which = selection.files[piece]
         self.epoch_tokens = int(self.lengths.sum())
-        self._epochs: dict[int, np.ndarray] = {}
+        lane = (mix(keys, LANE_SALT) % np.uint64(max(1, lanes))).astype(np.int64)
+        self.lanes = [np.flatnonzero(lane == i) for i in range(max(1, lanes))]
+        self.lanes = [m for m in self.lanes if len(m)] or [np.arange(len(keys))]  # a lane with no piece is skipped
+        self.lane_tokens = [int(self.lengths[m].sum()) for m in self.lanes]
+        self._epochs: dict[tuple[int, int], np.ndarray] = {}
+
+    def _lane_epoch(self, lane: int, e: int) -> np.ndarray:
+        """The tokens of epoch e of one lane: its pieces in this seed and epoch's order."""
+        if (lane, e) not in self._epochs:
+            members = self.lanes[lane]
+            order = members[np.argsort(mix(self.keys[members], self.seed, e), kind="stable")]
+            self._epochs = {k: v for k, v in self._epochs.items() if k[0] != lane or k[1] >= e - 1}
+            self._epochs[(lane, e)] = self._concat(order)
+        return self._epochs[(lane, e)]
+
+    def _concat(self, order: np.ndarray) -> np.ndarray:
+        parts = [self.files[w][o : o + n] for w, o, n in
+                 zip(self.which[order].tolist(), self.offsets[order].tolist(), self.lengths[order].tolist())]
+        dtype = self.files[0].dtype
+        return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
 
     def epoch(self, e: int) -> np.ndarray:
-        """The tokens of epoch e: every piece the run reads, in this seed and epoch's order."""
-        if e not in self._epochs:
-            order = np.argsort(mix(self.keys, self.seed, e), kind="stable")
-            parts = [self.files[w][o : o + n] for w, o, n in
-                     zip(self.which[order].tolist(), self.offsets[order].tolist(), self.lengths[order].tolist())]
-            dtype = self.files[0].dtype
-            self._epochs = {k: v for k, v in self._epochs.items() if k >= e - 1}  # keep at most the last two
-            self._epochs[e] = np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
-        return self._epochs[e]
+        """Every piece of the stream once, in this seed and epoch's order (all lanes together)."""
+        return self._concat(np.argsort(mix(self.keys, self.seed, e), kind="stable"))
 
-    def start(self, k: int, block_size: int, lanes: int) -> int:
-        """Where the k-th sequence of this source starts in the endless stream. Each epoch is cut into `lanes`
-        equal parts read side by side (the k-th sequence goes to lane k mod lanes), so the sequences of one batch
-        come from far-apart documents rather than from consecutive blocks of one long document, while every lane
-        keeps the epoch's order. A source too short for that many lanes of one block uses fewer."""
-        lanes = max(1, min(lanes, self.epoch_tokens // (block_size + 1)))
-        lane_len = self.epoch_tokens // lanes
-        e, within = divmod((k // lanes) * block_size, lane_len)
-        return e * self.epoch_tokens + (k % lanes) * lane_len + within
+    def window(self, k: int, block_size: int) -> np.ndarray:
+        """The k-th sequence of this source: block_size + 1 tokens from block k // lanes of lane k % lanes."""
+        lane, j = k % len(self.lanes), k // len(self.lanes)
+        return self.take(lane, j * block_size, block_size + 1)
 
-    def take(self, start: int, n: int) -> np.ndarray:
-        """Tokens [start, start + n) of the endless stream (epochs back to back)."""
+    def take(self, lane: int, start: int, n: int) -> np.ndarray:
+        """Tokens [start, start + n) of one lane's endless stream (its epochs back to back)."""
         out, got = np.empty(n, dtype=np.int64), 0
-        e, pos = divmod(start, self.epoch_tokens)
+        e, pos = divmod(start, self.lane_tokens[lane])
         while got < n:
-            chunk = self.epoch(e)[pos : pos + n - got]
+            chunk = self._lane_epoch(lane, e)[pos : pos + n - got]
             out[got : got + len(chunk)] = chunk
             got, e, pos = got + len(chunk), e + 1, 0
         return out
