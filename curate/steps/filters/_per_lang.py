@@ -85,3 +85,22 @@ class PerLang:
         if key not in self._cache:
             self._cache[key] = self.params.model_copy(update=self._table[key])
         return self._cache[key]
+
+
+class PerLangStep:
+    """Mixin for a language-scoped step with per-language thresholds (Gopher, C4, FineWeb quality): setup reads the
+    thresholds file once; apply finds the document's language (a language the step's `languages` leaves out is
+    kept untouched, counted by doc_lang) and its parameters, then asks `judge`."""
+
+    def setup(self) -> None:
+        self._per_lang = PerLang(self.params, self.name)
+
+    def apply(self, doc) -> str | None:
+        lang = self.doc_lang(doc)
+        if lang is None:
+            return None
+        return self.judge(doc, lang, self._per_lang(lang, doc.metadata.get("lang_script")))
+
+    def judge(self, doc, lang: str, params) -> str | None:
+        """The step's rules on one document, with its language's parameters: a drop reason, or None to keep it."""
+        raise NotImplementedError

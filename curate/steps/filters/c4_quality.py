@@ -24,7 +24,7 @@ from pydantic import Field
 from curate.registry import register
 from curate.signals.c4 import C4Rules
 from curate.steps.base import LangScopedParams, Step
-from curate.steps.filters._per_lang import PerLang, PerLangParams
+from curate.steps.filters._per_lang import PerLangParams, PerLangStep
 
 _C4 = "C4 (Raffel et al. 2020) and datatrove's default"
 
@@ -58,7 +58,7 @@ class C4QualityParams(LangScopedParams, PerLangParams):
 
 
 @register
-class C4Quality(Step):
+class C4Quality(PerLangStep, Step):
     """C4's rules: keep lines that end in punctuation and have 3+ words; drop pages with too few sentences."""
 
     name = "c4_quality_v1"
@@ -75,8 +75,8 @@ class C4Quality(Step):
     }
 
     def setup(self) -> None:
+        super().setup()  # min_num_sentences per language; the line rules stay as they are
         p = self.params
-        self._per_lang = PerLang(p, self.name)  # min_num_sentences per language; the line rules stay as they are
         self._rules = {  # (English?, punctuated?) -> the rules for such a language
             (english, punctuated): C4Rules(
                 max_word_length=p.max_word_length,
@@ -92,11 +92,7 @@ class C4Quality(Step):
             for punctuated in (True, False)
         }
 
-    def apply(self, doc: Document) -> str | None:
-        lang = self.doc_lang(doc)
-        if lang is None:
-            return None
-        p = self._per_lang(lang, doc.metadata.get("lang_script"))
+    def judge(self, doc: Document, lang: str, p) -> str | None:
         result = self._rules[lang in p.english_rules_langs, lang not in p.unpunctuated_langs].apply(doc.text)
         doc.metadata.update(
             {"c4__lines": result.lines, "c4__lines_removed": result.lines_removed, "c4__sentences": result.sentences}

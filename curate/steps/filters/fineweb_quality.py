@@ -18,7 +18,7 @@ from pydantic import Field
 from curate.registry import register
 from curate.signals.fineweb import fineweb_signals
 from curate.steps.base import LangScopedParams, Step
-from curate.steps.filters._per_lang import PerLang, PerLangParams
+from curate.steps.filters._per_lang import PerLangParams, PerLangStep
 
 _FW = "FineWeb (Penedo et al. 2024) and datatrove's default"
 
@@ -44,7 +44,7 @@ class FineWebQualityParams(LangScopedParams, PerLangParams):
 
 
 @register
-class FineWebQuality(Step):
+class FineWebQuality(PerLangStep, Step):
     """FineWeb's rules: punctuated lines, short lines, duplicated lines, list-like pages."""
 
     name = "fineweb_quality_v1"
@@ -63,14 +63,7 @@ class FineWebQuality(Step):
         "fineweb_list_ratio": "more than new_line_ratio newlines per word",
     }
 
-    def setup(self) -> None:
-        self._per_lang = PerLang(self.params, self.name)
-
-    def apply(self, doc: Document) -> str | None:
-        lang = self.doc_lang(doc)
-        if lang is None:
-            return None
-        p = self._per_lang(lang, doc.metadata.get("lang_script"))
+    def judge(self, doc: Document, lang: str, p) -> str | None:
         s = fineweb_signals(doc.text, short_line_length=p.short_line_length)
         if s["lines"] == 0:
             return "fineweb_empty"

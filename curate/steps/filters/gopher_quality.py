@@ -30,7 +30,7 @@ from pydantic import Field
 from curate.registry import register
 from curate.signals.gopher import STOP_WORDS, quality_signals
 from curate.steps.base import LangScopedParams, Step
-from curate.steps.filters._per_lang import PerLang, PerLangParams
+from curate.steps.filters._per_lang import PerLangParams, PerLangStep
 
 _GOPHER = "Gopher (Rae et al. 2021) A.1.1 and datatrove's default"
 
@@ -65,7 +65,7 @@ class GopherQualityParams(LangScopedParams, PerLangParams):
 
 
 @register
-class GopherQuality(Step):
+class GopherQuality(PerLangStep, Step):
     """Gopher's quality rules: length, word length, symbols, bullets, ellipses, alphabetic words, stop words."""
 
     name = "gopher_quality_v1"
@@ -93,14 +93,7 @@ class GopherQuality(Step):
         "gopher_stop_words": "fewer than min_stop_words distinct English stop words (English only)",
     }
 
-    def setup(self) -> None:
-        self._per_lang = PerLang(self.params, self.name)
-
-    def apply(self, doc: Document) -> str | None:
-        lang = self.doc_lang(doc)
-        if lang is None:
-            return None
-        p = self._per_lang(lang, doc.metadata.get("lang_script"))
+    def judge(self, doc: Document, lang: str, p) -> str | None:
         s = quality_signals(doc.text, p.stop_words)
         doc.metadata.update({f"gopher__{k}": v for k, v in s.items()})
         return self._verdict(p, s, english=lang in p.english_rules_langs, stop_words=lang in p.stop_words_langs)
