@@ -116,7 +116,8 @@ def test_a_killed_ray_sweep_started_again_trains_only_the_unfinished_runs(ray_sw
     (["executor.type=ray", "executor.address=127.0.0.1:9"], "executor.address: 127.0.0.1:9 does not answer"),
     (["executor.type=ray", "executor.gpus_per_run=1", "workers=1"],
      "executor.gpus_per_run: 1 GPU(s) per run, but the Ray cluster has 0 GPUs"),
-    (["executor.type=ray", "executor.partition=cpu"], "executor.partition: is a key of executor type slurm, not of ray"),
+    (["executor.type=ray", "executor.partition=cpu"],
+     "executor.partition: is a key of executor type slurm, not of ray"),
 ])
 def test_bad_executor_settings_fail_in_one_line_before_any_work(tiny_raw, tmp_path, settings, words):
     from test_train_sweep import tiny_sweep_raw

@@ -34,7 +34,8 @@ def test_dry_run_prints_one_array_task_per_run_and_a_task_trains_exactly_its_run
     assert script == (out / "slurm" / "sweep.sbatch").read_text()
     names = [r["run"] for r in json.loads((local / "sweep.json").read_text())["runs"]]
     for directive in ("--array=0-11%4", "--partition=cpu", "--time=00:30:00", "--cpus-per-task=1",
-                      "--gpus-per-task=1", "--mem-per-cpu=1536M", "--account=proj1", f"--output={out}/slurm/%A_%a.out"):
+                      "--gpus-per-task=1", "--mem-per-cpu=1536M", "--account=proj1",
+                      f"--output={out}/slurm/%A_%a.out"):
         assert f"#SBATCH {directive}\n" in script, directive
     listed = re.search(r"RUNS=\(\n(.*?)\n\)", script, re.DOTALL).group(1).split()
     assert listed == names  # task i trains run i of the plan: one task per run

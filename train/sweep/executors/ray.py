@@ -64,8 +64,8 @@ class RayExecutor:
                 self.started = True
         except Exception as e:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError ...
             where = f"the Ray cluster at {ex.address}" if ex.address else "a local Ray cluster"
-            raise ConfigError("executor.address", f"could not start or join {where}: "
-                                                  f"{str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__}") from None
+            said = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ConfigError("executor.address", f"could not start or join {where}: {said}") from None
 
     def slots(self, todo: int) -> tuple[int, int]:
         fit = max(1, self.cores // self.ex.cpus_per_run)

@@ -99,7 +99,8 @@ def sbatch_script(ex, out: Path, names: list[str]) -> str:
     """The array job: one task per run in `names`; task i trains names[i]."""
     directives = [f"--job-name=train-sweep-{out.name}", f"--array=0-{len(names) - 1}"
                   + (f"%{ex.array_parallelism}" if ex.array_parallelism else ""), "--ntasks=1",
-                  f"--cpus-per-task={ex.cpus_per_task}", f"--mem-per-cpu={_mem(ex.mem_per_cpu_gb)}", f"--time={ex.time}",
+                  f"--cpus-per-task={ex.cpus_per_task}", f"--mem-per-cpu={_mem(ex.mem_per_cpu_gb)}",
+                  f"--time={ex.time}",
                   f"--output={out}/slurm/%A_%a.out"]
     if ex.partition:
         directives.insert(1, f"--partition={ex.partition}")
