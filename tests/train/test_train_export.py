@@ -134,7 +134,8 @@ def test_a_model_transformers_cannot_express_is_refused_in_one_line(tmp_path, sh
 def test_a_checkpoint_written_before_the_recipe_keys_loads_as_the_model_it_was(tmp_path, short_run):
     """Checkpoints from before qk_norm, zero_init, mlp, logit_softcap and tie_embeddings existed hold none of those
     keys: they load as what they were (Llama-shaped, SwiGLU, tied)."""
-    run, ours = _run_dir(tmp_path, short_run)
+    run, ours = _run_dir(tmp_path, short_run, qk_norm=False, zero_init=False, mlp="swiglu", logit_softcap=0.0,
+                         tie_embeddings=True)
     state = torch.load(run / "ckpt.pt", weights_only=False)
     for key in ("qk_norm", "zero_init", "mlp", "logit_softcap", "tie_embeddings"):
         del state["model_config"][key]
