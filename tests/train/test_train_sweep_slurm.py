@@ -91,13 +91,17 @@ def test_without_sbatch_the_sweep_stops_before_any_work(tiny_raw, tmp_path, monk
 
 
 @pytest.mark.skipif(shutil.which("sbatch") is None or shutil.which("sinfo") is None, reason="no Slurm here")
-def test_wait_runs_the_array_job_on_slurm_and_writes_the_summary(tiny_sweep, tmp_path, repo):  # noqa: F811
+def test_wait_runs_the_array_job_on_slurm_and_writes_the_summary(request, tmp_path, repo):
     """Where Slurm answers (sinfo lists a partition that is up): three runs as a real array job, --wait to the end."""
-    partitions = subprocess.run(["sinfo", "-h", "-o", "%R %a"], capture_output=True, text=True, check=False).stdout
+    try:  # sinfo retries for about a minute when the controller is down
+        partitions = subprocess.run(["sinfo", "-h", "-o", "%R %a"], capture_output=True, text=True, check=False,
+                                    timeout=15).stdout
+    except subprocess.TimeoutExpired:
+        partitions = ""
     up = [line.split()[0] for line in partitions.splitlines() if line.endswith(" up")]
     if not up:
         pytest.skip("Slurm has no partition up")
-    local, sweep_yaml = tiny_sweep
+    local, sweep_yaml = request.getfixturevalue("tiny_sweep")  # trained only where the test runs
     out = tmp_path / "waited"
     settings = ["executor.type=slurm", f"executor.partition={up[0]}", "executor.time=00:10:00",
                 "mixtures.divisions=1", "seeds=[1]"]
