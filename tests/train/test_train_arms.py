@@ -244,7 +244,7 @@ def test_trained_on_lists_what_each_run_read_and_joins_back(arm_sweep, tagged):
     assert result.exit_code == 0 and "PSF-2.0" in result.output and "training documents" in result.output
 
 
-@pytest.mark.parametrize("name", ["sweep_arms", "sweep_mix"])
+@pytest.mark.parametrize("name", ["sweep_study", "sweep_mix"])
 def test_the_study_sweeps_parse_and_expand(repo, name):
     from train.sweep import load_sweep, mixtures
 
@@ -252,10 +252,11 @@ def test_the_study_sweeps_parse_and_expand(repo, name):
     if name == "sweep_mix":
         assert len(mixtures(config)) == 6 and len(config.seeds) == 3 and config.train.tokens >= 2_000_000
         return
-    arms = len(config.arms) + sum(len(g.values) for g in config.grids)
-    assert arms >= 8 and len(config.seeds) == 3 and config.train.model.size == "1m"
-    if name == "sweep_arms":
-        assert config.train.tokens >= 2_000_000 and len(config.grids) == 2
+    controls = {a.control.kind for a in config.arms if a.control}
+    assert controls == {"shuffle_words", "random_drop"} and len(config.seeds) >= 6  # seeds, not arms
+    assert {p.eval for p in config.primary} == {"wiki"} and {p.arm for p in config.primary} == {
+        a.name for a in config.arms if a.name != config.baseline}
+    assert config.train.eval_tokens >= 1_000_000 and config.train.min_lr == 0
 
 
 def test_arms_cross_with_mixtures_and_seeds_into_plain_run_configs(tagged, cache_dir):
