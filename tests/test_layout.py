@@ -101,7 +101,7 @@ def test_every_registered_step_sits_in_its_role_folder():
 
 
 # train/: the top level holds the entry point, config, the loop and checkpoints; everything else is in a role folder
-TRAIN_TOP = {"__init__", "cli", "config", "yamlio", "errors", "files", "loop", "checkpoint", "bom"}
+TRAIN_TOP = {"__init__", "cli", "config", "yamlio", "errors", "files", "loop", "optim", "checkpoint", "bom"}
 TRAIN_ROLES = {"model", "data", "sweep", "report"}
 
 

@@ -37,7 +37,7 @@ def train_all(jobs: list[tuple[str, object, Path]], workers: int, threads: int, 
     ctx = multiprocessing.get_context("spawn")  # a fresh interpreter: forking after torch started threads can hang
     queue = ctx.Queue()
     with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(threads, queue)) as pool:
-        futures = {pool.submit(_train_one, *job): job[0] for job in jobs}
+        futures = {pool.submit(train_one, *job): job[0] for job in jobs}
         pending = set(futures)
         try:
             while pending:
@@ -70,7 +70,7 @@ def _init_worker(threads: int, queue) -> None:
     _QUEUE = queue
 
 
-def _train_one(name: str, cfg, run_dir: Path) -> str | None:
+def train_one(name: str, cfg, run_dir: Path) -> str | None:
     """Worker: one train_run; its log lines to run_dir/train.log and its steps to the progress view."""
     run_dir.mkdir(parents=True, exist_ok=True)
     if _QUEUE is not None:

@@ -172,8 +172,8 @@ def _train_remote(name: str, cfg, run_dir: Path, cwd: str) -> str | None:
     Relative paths in the config (the curated runs) resolve against the directory the sweep was started in."""
     os.chdir(cwd)
     os.environ["OMP_NUM_THREADS"] = str(cfg.threads)
-    from train.sweep.pool import _train_one
+    from train.sweep.pool import train_one
 
-    return _train_one(name, cfg, Path(run_dir))
+    return train_one(name, cfg, Path(run_dir))
 
 

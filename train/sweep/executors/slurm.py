@@ -124,14 +124,14 @@ def sbatch_script(ex, out: Path, names: list[str]) -> str:
 def run_one(sweep_dir: Path, name: str) -> str:
     """`train sweep-run`: train run `name` of the prepared sweep in sweep_dir alone; a line saying what happened."""
     from train.config import load_config
-    from train.sweep.pool import _train_one
+    from train.sweep.pool import train_one
 
     run_dir = Path(sweep_dir) / "runs" / name
     if not (run_dir / "config.yaml").is_file():
         raise TrainError(f"{run_dir} has no config.yaml: {name} is not a run of a sweep prepared in {sweep_dir}")
     if (run_dir / "summary.json").is_file():
         return f"{run_dir}: already finished"
-    error = _train_one(name, load_config(run_dir / "config.yaml"), run_dir)
+    error = train_one(name, load_config(run_dir / "config.yaml"), run_dir)
     if error:
         raise TrainError(f"{name}: {error}")
     return f"{run_dir}: trained (log: {run_dir / 'train.log'})"
