@@ -67,3 +67,13 @@ def test_mde_has_80_percent_power_by_simulation():
 
 def test_more_seeds_or_fewer_comparisons_lower_the_mde():
     assert st.mde(16, 3) < st.mde(8, 3) < st.mde(6, 3) < st.mde(6, 12)
+
+
+def test_robust_z_marks_the_run_that_parts_from_its_seed_mates():
+    from train.report.stats import robust_z
+
+    # median 1.0; absolute deviations 0, 0.1, 0.1, 0, 4.0 -> MAD 0.1; z = deviation / (1.4826 x 0.1), by hand
+    z = robust_z([1.0, 1.1, 0.9, 1.0, 5.0])
+    assert z[4] == pytest.approx(4.0 / 0.14826) and abs(z[1]) == pytest.approx(0.1 / 0.14826)
+    assert [abs(v) > 3.5 for v in z] == [False, False, False, False, True]
+    assert np.isnan(robust_z([1.0, 2.0, 3.0])).all()  # fewer than 4 seeds: no verdict

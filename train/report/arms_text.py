@@ -24,7 +24,8 @@ def render(data, arms: list[dict], effects: list[dict], noise: list[dict], verdi
            plots: list[tuple[str, str]]) -> str:
     alpha = float(data.meta.get("alpha") or 0.05)
     parts = [f"# Curation study: {data.dir.name}", findings.noise_floor(noise, alpha), findings.controls(verdict),
-             findings.primary(effects, noise, alpha), findings.exploratory(data, effects), _header(data, val),
+             findings.primary(effects, noise, alpha), findings.parted(data), findings.exploratory(data, effects),
+             _header(data, val),
              _loss_table(data, arms), _kept(data, arms),
              "## Plots\n\n" + ("\n\n".join(f"![{c}]({f})\n\n`{f}`: {c}." for f, c in plots)
                                 if plots else "No threshold grid and no primary comparison in this sweep.")]

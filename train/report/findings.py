@@ -133,6 +133,30 @@ def exploratory(data, effects: list[dict]) -> str:
     return "## Exploratory comparisons (uncorrected)\n\n" + head + "\n\n" + body + "\n\n" + "\n".join(table)
 
 
+def parted(data) -> str:
+    """Runs that part from their seed-mates: per arm and evaluation set, a seed whose paired difference against the
+    baseline (the baseline's own loss, for the baseline) lies more than 3.5 robust sds from the other seeds'."""
+    from train.report.stats import robust_z
+
+    base, lines = data.baseline(), []
+    for arm in data.arm_names():
+        for name in data.sets:
+            runs = {r["entry"]["seed"]: r["loss"][name] for r in data.rows if r["entry"]["arm_name"] == arm}
+            ref = {r["entry"]["seed"]: r["loss"][name] for r in data.rows if r["entry"]["arm_name"] == base}
+            seeds = sorted(runs) if arm == base else sorted(set(runs) & set(ref))
+            values = [runs[s] - (0.0 if arm == base else ref[s]) for s in seeds]
+            for seed, value, z in zip(seeds, values, robust_z(values)):
+                if np.isfinite(z) and abs(z) > 3.5:
+                    what = "loss" if arm == base else f"difference against {base}"
+                    lines.append(f"- **{arm}**, seed {seed}, on {_set(name)}: its {what} is {value:+.4f} nats, "
+                                 f"{z:+.1f} robust sds from its seed-mates' median.")
+    head = ("## Runs that part from their seed-mates\n\nPer arm and evaluation set, a seed whose loss (the baseline) or "
+            "paired difference (every other arm) lies more than 3.5 robust standard deviations (1.4826 x the median "
+            "absolute deviation) from the other seeds' median: an unstable run, not the data, may drive its "
+            "comparisons. Needs 4 seeds or more.\n\n")
+    return head + ("\n".join(lines) if lines else "None.")
+
+
 def draw_primary(data, effects: list[dict], noise: list[dict]) -> list[tuple[str, str]]:
     """primary_effects.png: each primary effect with its 95% interval, over the band of +-MDE of its set."""
     first = [e for e in effects if e["primary"] and e["pairs"] > 0]

@@ -60,6 +60,17 @@ def holm(p_values) -> np.ndarray:
     return out
 
 
+def robust_z(values) -> np.ndarray:
+    """Each value's distance from the median in units of 1.4826 x the median absolute deviation (the sd of a normal
+    sample); |z| > 3.5 marks an outlier (Iglewicz and Hoaglin, 1993). NaN where the deviation is 0 or n < 4."""
+    x = np.asarray(values, dtype=np.float64)
+    med = np.median(x)
+    mad = np.median(np.abs(x - med))
+    if len(x) < 4 or mad == 0:
+        return np.full(len(x), np.nan)
+    return (x - med) / (1.4826 * mad)
+
+
 def paired_power(dz: float, n: int, alpha: float = 0.05) -> float:
     """Power of the two-sided paired t test at level alpha with n pairs, for a true mean difference of dz standard
     deviations of the difference: P(|T| > t_{1-alpha/2, n-1}) with T noncentral t (n - 1 df, noncentrality
