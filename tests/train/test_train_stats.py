@@ -69,11 +69,11 @@ def test_more_seeds_or_fewer_comparisons_lower_the_mde():
     assert st.mde(16, 3) < st.mde(8, 3) < st.mde(6, 3) < st.mde(6, 12)
 
 
-def test_robust_z_marks_the_run_that_parts_from_its_seed_mates():
-    from train.report.stats import robust_z
+def test_a_run_that_parts_from_its_seed_mates_is_marked():
+    from train.report.stats import parts_from_the_rest
 
-    # median 1.0; absolute deviations 0, 0.1, 0.1, 0, 4.0 -> MAD 0.1; z = deviation / (1.4826 x 0.1), by hand
-    z = robust_z([1.0, 1.1, 0.9, 1.0, 5.0])
-    assert z[4] == pytest.approx(4.0 / 0.14826) and abs(z[1]) == pytest.approx(0.1 / 0.14826)
-    assert [abs(v) > 3.5 for v in z] == [False, False, False, False, True]
-    assert np.isnan(robust_z([1.0, 2.0, 3.0])).all()  # fewer than 4 seeds: no verdict
+    # 5.0 against the rest (mean 1.0, sd 0.08165): the 99.9% prediction half-width is t(0.9995, 3) = 12.924 (a printed
+    # t table) x 0.08165 x sqrt(1 + 1/4) = 1.18, and 5.0 lies 4.0 away; 1.1 against (1.0, 0.9, 1.0, 5.0) does not
+    assert parts_from_the_rest([1.0, 1.1, 0.9, 1.0, 5.0]).tolist() == [False, False, False, False, True]
+    assert not parts_from_the_rest([1.0, 1.1, 0.9, 1.0, 2.1]).any()  # 1.1 away: inside 1.18
+    assert not parts_from_the_rest([1.0, 2.0, 9.0]).any()  # fewer than 4 seeds: no verdict

@@ -135,8 +135,8 @@ def exploratory(data, effects: list[dict]) -> str:
 
 def parted(data) -> str:
     """Runs that part from their seed-mates: per arm and evaluation set, a seed whose paired difference against the
-    baseline (the baseline's own loss, for the baseline) lies more than 3.5 robust sds from the other seeds'."""
-    from train.report.stats import robust_z
+    baseline (the baseline's own loss, for the baseline) lies outside the 99.9% prediction interval of the others'."""
+    from train.report.stats import parts_from_the_rest
 
     base, lines = data.baseline(), []
     for arm in data.arm_names():
@@ -145,15 +145,15 @@ def parted(data) -> str:
             ref = {r["entry"]["seed"]: r["loss"][name] for r in data.rows if r["entry"]["arm_name"] == base}
             seeds = sorted(runs) if arm == base else sorted(set(runs) & set(ref))
             values = [runs[s] - (0.0 if arm == base else ref[s]) for s in seeds]
-            for seed, value, z in zip(seeds, values, robust_z(values)):
-                if np.isfinite(z) and abs(z) > 3.5:
+            for seed, value, out in zip(seeds, values, parts_from_the_rest(values)):
+                if out:
                     what = "loss" if arm == base else f"difference against {base}"
-                    lines.append(f"- **{arm}**, seed {seed}, on {_set(name)}: its {what} is {value:+.4f} nats, "
-                                 f"{z:+.1f} robust sds from its seed-mates' median.")
+                    rest = np.delete(np.array(values), seeds.index(seed))
+                    lines.append(f"- **{arm}**, seed {seed}, on {_set(name)}: its {what} is {value:+.4f} nats; the "
+                                 f"other seeds' {rest.mean():+.4f} ± {rest.std(ddof=1):.4f} (sd).")
     head = ("## Runs that part from their seed-mates\n\nPer arm and evaluation set, a seed whose loss (the baseline) or "
-            "paired difference (every other arm) lies more than 3.5 robust standard deviations (1.4826 x the median "
-            "absolute deviation) from the other seeds' median: an unstable run, not the data, may drive its "
-            "comparisons. Needs 4 seeds or more.\n\n")
+            "paired difference (every other arm) lies outside the 99.9% t prediction interval of the other seeds': "
+            "an unstable run, not the data, may drive its comparisons. Needs 4 seeds or more.\n\n")
     return head + ("\n".join(lines) if lines else "None.")
 
 

@@ -60,15 +60,20 @@ def holm(p_values) -> np.ndarray:
     return out
 
 
-def robust_z(values) -> np.ndarray:
-    """Each value's distance from the median in units of 1.4826 x the median absolute deviation (the sd of a normal
-    sample); |z| > 3.5 marks an outlier (Iglewicz and Hoaglin, 1993). NaN where the deviation is 0 or n < 4."""
+def parts_from_the_rest(values, alpha: float = 0.001) -> np.ndarray:
+    """Per value: does it lie outside the (1 - alpha) prediction interval of the others (leave it out; mean and sd of
+    the rest; t with n - 2 degrees of freedom; sd x sqrt(1 + 1 / (n - 1)))? False where n < 4 or the rest agree
+    exactly. A fixed false-alarm rate per value, sound at the few seeds a study has."""
     x = np.asarray(values, dtype=np.float64)
-    med = np.median(x)
-    mad = np.median(np.abs(x - med))
-    if len(x) < 4 or mad == 0:
-        return np.full(len(x), np.nan)
-    return (x - med) / (1.4826 * mad)
+    n, out = len(x), np.zeros(len(x), dtype=bool)
+    if n < 4:
+        return out
+    q = stats.t.ppf(1 - alpha / 2, n - 2)
+    for i in range(n):
+        rest = np.delete(x, i)
+        sd = rest.std(ddof=1)
+        out[i] = sd > 0 and abs(x[i] - rest.mean()) > q * sd * np.sqrt(1 + 1 / (n - 1))
+    return out
 
 
 def paired_power(dz: float, n: int, alpha: float = 0.05) -> float:
