@@ -163,7 +163,7 @@ def draw_primary(data, effects: list[dict], noise: list[dict]) -> list[tuple[str
     if not first:
         return []
     floor = {r["set"]: r["mde"] for r in noise}
-    fig = Figure(figsize=(7.0, 0.9 + 0.45 * len(first)), layout="constrained")
+    fig = Figure(figsize=(8.5, 1.1 + 0.45 * len(first)), layout="constrained")
     ax = fig.add_subplot(1, 1, 1)
     for i, e in enumerate(reversed(first)):
         m = floor.get(e["set"], np.nan)
@@ -177,7 +177,7 @@ def draw_primary(data, effects: list[dict], noise: list[dict]) -> list[tuple[str
                   fontsize=8)
     ax.set_ylim(-0.6, len(first) - 0.4)
     ax.set_xlabel("effect on validation loss (nats per token; negative: the arm lowers it)")
-    ax.set_title("primary comparisons: 95% paired t intervals (red: resolved after Holm), grey: ±MDE", fontsize=9)
-    fig.savefig(data.dir / "primary_effects.png", dpi=110)
+    ax.set_title("primary comparisons: 95% paired t intervals\n(red: resolved after Holm; grey band: ±MDE)", fontsize=9)
+    fig.savefig(data.dir / "primary_effects.png", dpi=110, bbox_inches="tight")
     return [("primary_effects.png", ("each primary comparison's effect with its 95% paired t interval (red where "
              "Holm's correction resolves it) over the grey band of ± the minimal detectable effect of its set"))]
