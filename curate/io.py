@@ -17,8 +17,10 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -58,7 +60,7 @@ class ParquetShardWriter:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression=self.compression)
         if self._buf:
-            self._writer.write_table(pa.Table.from_pylist(self._buf, schema=self.schema))
+            self._writer.write_table(rows_table(self._buf, self.schema))
             self.rows += len(self._buf)
             self._buf = []
             self._buf_bytes = 0
@@ -77,6 +79,92 @@ class ParquetShardWriter:
         elif self._writer is not None:
             self._writer.close()
             self._tmp.unlink(missing_ok=True)
+
+
+def rows_table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """``pa.Table.from_pylist(rows, schema=schema)`` (a missing key is a null), built column by column without
+    ``pa.array`` on Python lists where the column allows: pyarrow imports pandas (about 0.4 CPU seconds) the first
+    time ``pa.array`` is given anything but an Arrow object, to ask whether it is a pandas one."""
+    return pa.Table.from_arrays([column([r.get(f.name) for r in rows], f.type) for f in schema], schema=schema)
+
+
+_NUMERIC = {
+    pa.int32(): np.int32,
+    pa.int64(): np.int64,
+    pa.float32(): np.float32,
+    pa.float64(): np.float64,
+    pa.bool_(): np.bool_,
+}
+_SECONDS_UTC = pa.timestamp("s", tz="UTC")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_INT_LIMIT = {np.int32: 1 << 31, np.int64: 1 << 63}
+_EXACT_INT = {np.float32: 1 << 24, np.float64: 1 << 53}  # past these pa.array refuses an int for a float column
+
+
+def column(values: list, typ: pa.DataType) -> pa.Array:
+    """``pa.array(values, typ)``: strings through Arrow's StringBuilder, 32/64-bit numbers through numpy; a value
+    these might not convert exactly as ``pa.array`` does (another Python type, out of range, unencodable) sends the
+    column to ``pa.array`` itself, which converts or raises as it always did."""
+    if typ == pa.string() and all(type(v) is str or v is None for v in values):
+        builder = pa.lib.StringBuilder()
+        try:
+            builder.append_values(values)
+        except UnicodeEncodeError:  # a lone surrogate: pa.array raises its own error
+            return pa.array(values, typ)
+        return builder.finish()
+    if pa.types.is_list(typ) and typ.value_type == pa.string() and all(type(v) is list or v is None for v in values):
+        return _string_lists(values, typ)
+    if typ == _SECONDS_UTC and all(type(v) is datetime and v.tzinfo is not None and not v.microsecond for v in values):
+        return _seconds(values, typ)
+    dtype = _NUMERIC.get(typ)
+    if dtype is None or not _plain(values, dtype):
+        return pa.array(values, typ)
+    nulls = [v is None for v in values]
+    has_nulls = any(nulls)
+    with np.errstate(over="ignore"):  # a float past float32's range is inf, as pa.array makes it
+        data = np.array([0 if v is None else v for v in values] if has_nulls else values, dtype)
+    return numpy_array(data, typ, np.array(nulls) if has_nulls else None)
+
+
+def _string_lists(values: list, typ: pa.DataType) -> pa.Array:
+    nulls = np.array([v is None for v in values], bool)
+    offsets = np.zeros(len(values) + 1, np.int32)
+    np.cumsum([len(v) if v else 0 for v in values], out=offsets[1:])
+    inner = column([x for v in values if v for x in v], typ.value_type)
+    mask = numpy_array(nulls, pa.bool_()) if nulls.any() else None
+    return pa.ListArray.from_arrays(numpy_array(offsets, pa.int32()), inner, type=typ, mask=mask)
+
+
+def _seconds(values: list, typ: pa.DataType) -> pa.Array:
+    nulls = np.array([v is None for v in values], bool)
+    second = timedelta(seconds=1)
+    data = np.array([0 if v is None else (v - _EPOCH) // second for v in values], np.int64)
+    return numpy_array(data, typ, nulls if nulls.any() else None)
+
+
+def _plain(values: list, dtype) -> bool:
+    """Every value converts to ``dtype`` in numpy exactly as pa.array converts it (None aside)."""
+    if dtype is np.bool_:
+        return all(v is None or type(v) is bool for v in values)
+    if dtype in _INT_LIMIT:
+        lim = _INT_LIMIT[dtype]
+        return all(v is None or (type(v) is int and -lim <= v < lim) for v in values)
+    lim = _EXACT_INT[dtype]
+    return all(v is None or type(v) is float or (type(v) is int and -lim <= v <= lim) for v in values)
+
+
+def numpy_array(data: np.ndarray, typ: pa.DataType, mask: np.ndarray | None = None) -> pa.Array:
+    """A 1-d numpy array of ``typ``'s own dtype as an Arrow array, nulls where ``mask`` is True, from its buffers:
+    ``pa.array(data, typ, mask=mask)`` without pyarrow's pandas import."""
+    data = np.ascontiguousarray(data)
+    if typ == pa.bool_():
+        values = pa.py_buffer(np.packbits(data.astype(bool, copy=False), bitorder="little"))
+    else:
+        values = pa.py_buffer(data)
+    if mask is None or not mask.any():
+        return pa.Array.from_buffers(typ, len(data), [None, values], null_count=0)
+    valid = pa.py_buffer(np.packbits(~mask.astype(bool, copy=False), bitorder="little"))
+    return pa.Array.from_buffers(typ, len(data), [valid, values], null_count=int(mask.sum()))
 
 
 _HOST = socket.gethostname().replace(".", "_")

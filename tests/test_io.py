@@ -66,3 +66,44 @@ def test_the_next_writer_removes_what_a_killed_writer_left(tmp_path):
     live.write_bytes(b"PAR1 being written")
     atomic_write_text(path, "whole")
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, live.name])
+
+
+def test_shard_rows_convert_as_pyarrow_converts_them(tmp_path):
+    """The writer builds its columns without pa.array where it can; the file must equal pyarrow's from_pylist."""
+    from datetime import UTC, datetime, timedelta, timezone
+
+    schema = pa.schema(
+        [("id", pa.string()), ("f32", pa.float32()), ("i32", pa.int32()), ("i64", pa.int64()),
+         ("f64", pa.float64()), ("flag", pa.bool_()), ("terms", pa.list_(pa.string())),
+         ("when", pa.timestamp("s", tz="UTC"))]
+    )  # fmt: skip
+    values = {
+        "id": ["a", "é中", "", None],
+        "f32": [0.1, 3, 1e40, None],  # an int, a float past float32's range (inf), a null
+        "i32": [2**31 - 1, -(2**31), 0, None],
+        "i64": [2**62, -1, 0, None],
+        "f64": [0.3, 2**53, float("inf"), None],
+        "flag": [True, False, None, True],
+        "terms": [["x", "y"], [], None, ["z"]],
+        "when": [datetime(2024, 5, 6, 7, 8, 12, tzinfo=UTC), None,
+                 datetime(1960, 1, 1, tzinfo=timezone(timedelta(hours=3))), datetime(2000, 1, 1, tzinfo=UTC)],
+    }  # fmt: skip
+    rows = [{k: v[i] for k, v in values.items() if not (k == "f64" and i == 2)} for i in range(4)]  # one key absent
+    with ParquetShardWriter(tmp_path / "ours.parquet", schema) as w:
+        for row in rows:
+            w.write(row)
+    pq.write_table(pa.Table.from_pylist(rows, schema=schema), tmp_path / "pyarrow.parquet", compression="zstd")
+    ours, theirs = pq.read_table(tmp_path / "ours.parquet"), pq.read_table(tmp_path / "pyarrow.parquet")
+    assert ours.equals(theirs) and ours.num_rows == 4
+
+
+@pytest.mark.parametrize(
+    "column, value",
+    [(pa.int32(), 2**31), (pa.float32(), 2**24 + 1), (pa.int32(), True), (pa.string(), 3)],
+)
+def test_a_value_pyarrow_refuses_is_refused_by_the_writer_too(tmp_path, column, value):
+    schema = pa.schema([("v", column)])
+    with pytest.raises(pa.ArrowException):
+        pa.Table.from_pylist([{"v": value}], schema=schema)
+    with pytest.raises(pa.ArrowException), ParquetShardWriter(tmp_path / "x.parquet", schema) as w:
+        w.write({"v": value})

@@ -360,14 +360,19 @@ def _repair_unicode(doc: Document) -> bool:
     must not cost the document, let alone its shard: it is repaired and counted (``repaired_invalid_unicode``).
     """
     repaired = False
-    if _SURROGATE.search(doc.text):
+    if _has_surrogate(doc.text):
         doc.text, repaired = _SURROGATE.sub("\ufffd", doc.text), True
-    if _SURROGATE.search(doc.id):
+    if _has_surrogate(doc.id):
         doc.id, repaired = _SURROGATE.sub("\ufffd", doc.id), True
     for key, value in doc.metadata.items():
-        if isinstance(value, str) and _SURROGATE.search(value):
+        if isinstance(value, str) and _has_surrogate(value):
             doc.metadata[key], repaired = _SURROGATE.sub("\ufffd", value), True
     return repaired
+
+
+def _has_surrogate(text: str) -> bool:
+    """A pure-ASCII str has none (``str.isascii`` reads a flag CPython keeps, no scan); any other is searched."""
+    return not text.isascii() and _SURROGATE.search(text) is not None
 
 
 def relative_names(paths: list[str]) -> dict[str, str]:
