@@ -204,9 +204,11 @@ def test_arm_sweep_report_states_effects_tokens_kept_and_validation_tokens(arm_s
     effects = pq.read_table(arm_sweep / "arm_effects.parquet").to_pylist()
     k = len(effects)  # 5 arms against raw + 1 contrast, on web, code, books and the mean
     assert k == 6 * 4 and f"{k} comparisons were made" in text
-    for e in effects:
-        if e["significant"]:
-            assert f"**{e['arm']}** {'lowers' if e['effect'] < 0 else 'raises'}" in text
+    for e in effects:  # an effect is stated in words exactly when its interval excludes zero
+        where = "the mean over training sources" if e["set"] == "mean" else e["set"]
+        words = (f"- **{e['arm']}** {'lowers' if e['effect'] < 0 else 'raises'} {where} loss by "
+                 f"{abs(e['effect']):.4f} ± {e['half']:.4f} nats against **{e['reference']}**")
+        assert (words in text) == e["significant"], (words, e["significant"])
     summary = pq.read_table(arm_sweep / "summary.parquet")
     assert {"run", "seed", "source", "weight", "val_loss", "tokens", "arm"} <= set(summary.column_names)
     rows = summary.to_pylist()
