@@ -2,6 +2,7 @@
 (2 CPUs, 1 per run), killed midway and started again. Its runs must come out as the local executor's do, and the
 restart must train only what the kill left unfinished."""
 
+import contextlib
 import json
 import os
 import shutil
@@ -36,6 +37,26 @@ def finished(sweep_dir: Path) -> set[str]:
     return {p.parent.name for p in (sweep_dir / "runs").glob("*/summary.json")}
 
 
+def kill_ray_session(ray_tmp: str, timeout: float = 60.0) -> None:
+    """SIGKILL every process of the sweep's local Ray cluster (their environment names its temp dir: Ray renames its
+    workers' command lines), as killing a sweep on one machine kills all of it, and wait until none is left."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        pids = []
+        for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+            try:
+                if f"RAY_TMPDIR={ray_tmp}".encode() in Path(f"/proc/{pid}/environ").read_bytes():
+                    pids.append(int(pid))
+            except OSError:
+                continue
+        if not pids:
+            return
+        for pid in pids:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        time.sleep(0.2)
+
+
 _BUILT: dict[Path, dict] = {}
 
 
@@ -59,7 +80,8 @@ def ray_sweep(tiny_sweep, tmp_path_factory, repo) -> dict:  # noqa: F811
         assert first.poll() is None, "the Ray sweep ended before it could be killed:\n" + first.stderr.read()[-3000:]
         os.killpg(first.pid, signal.SIGKILL)
         first.wait()
-        time.sleep(1)  # let the killed run's files settle: what was written is all there is
+        kill_ray_session(short_tmp)  # Ray's own fate-sharing stops the runs only after a delay: on a loaded
+        time.sleep(1)  # machine two more finished after the kill. Then let the files settle: what was written is all
         before = {"finished": finished(out), "checkpointed": {p.parent.name for p in (out / "runs").glob("*/ckpt.pt")},
                   "mtimes": {p.parent.name: p.stat().st_mtime_ns for p in (out / "runs").glob("*/metrics.parquet")}}
         again = subprocess.run(cmd, cwd=repo, env=ray_env(short_tmp), capture_output=True, text=True, timeout=600,
