@@ -50,8 +50,7 @@ def write_trained_on(out: Path, config, prepared, tokens_seen) -> None:
             "stream_epochs": source_epochs}
         if source_cfg.eval_all or source_cfg.weight == 0:  # an evaluation set, or a source this mix never reads
             continue
-        alt = prepared.alt_dirs[i] if prepared.alt_dirs else None
-        table = _documents(source, _reads(Path(shard_dir), alt, selection), source_epochs)
+        table = _documents(source, _reads(selection), source_epochs)
         unique = int(pa.compute.sum(table.column("tokens")).as_py() or 0)
         splits[source_cfg.name] |= {"train_docs": table.num_rows, "unique_tokens": unique,
                                     "epochs": float(seen) / unique if unique else 0.0}
@@ -68,14 +67,11 @@ def _evaluated(val_tokens: int, config) -> int:
     return T * max(1, min(config.eval_tokens // T, whole) if config.eval_tokens else whole) if val_tokens > T else 0
 
 
-def _reads(shard_dir: Path, alt_dir: Path | None, selection) -> pa.Table:
-    """Per document the run reads: id, stream (its tokens in one epoch of the stream, repeats included) and repeat
-    (times it is read), from the run's Selection over the shard's (and the shuffled copies') pieces."""
-    ids = pq.read_table(shard_dir / "train.idx.parquet", columns=["id"]).column(0).to_pylist()
-    if alt_dir is not None:
-        ids += pq.read_table(alt_dir / "train.idx.parquet", columns=["id"]).column(0).to_pylist()
+def _reads(selection) -> pa.Table:
+    """Per piece the run reads: its document's id, its tokens in one epoch of the stream (repeats included) and the
+    times it is read, from the run's Selection over the shard's (and the shuffled copies') pieces."""
     read = selection.times > 0
-    return pa.table({"id": pa.array([i for i, r in zip(ids, read) if r], pa.string()),
+    return pa.table({"id": pa.array([i for i, r in zip(selection.ids, read) if r], pa.string()),
                      "stream": pa.array((selection.lengths * selection.times)[read]),
                      "repeat": pa.array(selection.times[read])})
 

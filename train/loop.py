@@ -142,8 +142,8 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
     sampler = MixtureSampler(shards, T, config.batch_size, config.seed, device=ddp.device)
     model, optimizer = build(config, model_cfg, ddp.device)
     average = Averaged(model, config.ema) if config.ema else None
-    scorer = Scorer(sampler, bytes_per_piece(prepared.tokenizer_dir), config.eval_tokens, micro, ddp, autocast_for(
-        config, ddp.device))
+    autocast = autocast_for(config, ddp.device)
+    scorer = Scorer(sampler, bytes_per_piece(prepared.tokenizer_dir), config.eval_tokens, micro, ddp, autocast)
     step, tokens_seen, rows = 0, np.zeros(len(names), dtype=np.int64), []
     if (out / "ckpt.pt").is_file():
         step, tokens_seen, rows, saved_threads = load_checkpoint(out / "ckpt.pt", model, optimizer)
@@ -161,7 +161,6 @@ def _train(config: TrainConfig, out: Path, prepared: Prepared, ddp: Dist, log) -
     _log_start(log, config, model, shards, ddp, per_rank, micro)
     net = torch.nn.parallel.DistributedDataParallel(model) if ddp.world > 1 else model
     net = torch.compile(net) if config.compile else net
-    autocast = autocast_for(config, ddp.device)
     meter, pending = Meter(step, steps, config.batch_size * T), Pending(names)
     while step < steps:
         lr = lr_at(config, step)

@@ -82,18 +82,12 @@ class Source:
             return "FALSE"
         return f"{self.condition} AND ({self.config.train_where})" if self.config.train_where else self.condition
 
-    def tokenize_condition(self, val_fraction: float) -> str:
-        """The documents that give tokens to the shard: every selected one. An arm's train_where, repeat_by and
-        controls choose among the shard's training documents when a run starts (train/data/stream.py), so every
-        arm of a sweep shares one shard per source and reads the same tokens for the documents it keeps."""
-        return self.condition
-
-    def iter_docs(self, batch_rows: int = 2048, order: str = "id",
-                  val_fraction: float | None = None) -> Iterator[tuple[list[str], list[str]]]:
-        """Yield (ids, texts) batches of the selected documents in a fixed order (by id: file order is not); with
-        val_fraction, only those that give tokens to a split (tokenize_condition)."""
+    def iter_docs(self, batch_rows: int = 2048, order: str = "id") -> Iterator[tuple[list[str], list[str]]]:
+        """Yield (ids, texts) batches of the selected documents in a fixed order (by id: file order is not). The
+        shard holds every one of them: an arm's train_where, repeat_by and controls choose among its training
+        documents when a run starts (train/data/stream.py), so every arm of a sweep shares one shard per source."""
         con = self.connect()
-        where = self.condition if val_fraction is None else self.tokenize_condition(val_fraction)
+        where = self.condition
         # DuckDB 2: stream with a relation's Arrow reader (an executed cursor would copy every row first)
         for batch in con.sql(f"SELECT id, text FROM docs WHERE {where} ORDER BY {order}").to_arrow_reader(batch_rows):
             yield batch.column(0).to_pylist(), batch.column(1).to_pylist()

@@ -12,7 +12,7 @@ measures the selection, not the luck of the draw), and two arms that keep the sa
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -71,6 +71,7 @@ class Selection:
     files: np.ndarray  # (P,) int8
     keys: np.ndarray  # (P,) uint64
     times: np.ndarray  # (P,) int64
+    ids: list[str] = field(default_factory=list)  # (P,) the document each piece belongs to
 
     @property
     def tokens(self) -> int:
@@ -212,4 +213,5 @@ def select(index, times_by_id: dict[str, int], seed: int, *, alt_index=None, shu
         keys = np.concatenate([keys, piece_keys(alt_ids)])  # a copy takes its document's place in the order
         files = np.concatenate([files, np.ones(len(alt_ids), dtype=np.int8)])
         times = np.concatenate([times, alt_times])
-    return Selection(offsets, lengths, files, keys, times)
+        ids = ids + alt_ids
+    return Selection(offsets, lengths, files, keys, times, ids)

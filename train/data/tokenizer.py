@@ -165,7 +165,7 @@ def build_shards(source: Source, tokenizer_dir: Path, val_fraction: float, cache
         files = {split: stack.enter_context(open(tmp / f"{split}.bin", "wb")) for split in splits}
         index = {split: {"id": [], "offset": [], "length": []} for split in splits}
         offset = dict.fromkeys(splits, 0)
-        for ids, texts in source.iter_docs(val_fraction=val_fraction):
+        for ids, texts in source.iter_docs():
             for doc_id, doc_tokens in zip(ids, sp.encode(texts, num_threads=cores())):
                 for split, tokens in source.pieces(doc_id, doc_tokens, val_fraction):  # held-out split, chunks
                     _append(files[split], index[split], doc_id, tokens, dtype, offset[split])
