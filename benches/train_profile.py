@@ -36,6 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from train.config import TrainConfig, parse
 from train.data import MixtureSampler, Shards
+from train.data.stream import Selection, Stream
 from train.loop import Dist, batch_split, build, train_step
 
 B, T, V = 12, 64, 512
@@ -54,7 +55,9 @@ def ours(threads: int, compile_: bool, tokens: np.ndarray):
     model_cfg = dataclasses.replace(cfg.model, vocab_size=V)
     model, optimizer = build(cfg, model_cfg)
     net = torch.compile(model) if compile_ else model
-    sampler = MixtureSampler([Shards("text", 1.0, tokens, tokens[: T * 4])], T, B, seed=1)
+    whole = Selection(offsets=np.array([0]), lengths=np.array([len(tokens)]), files=np.zeros(1, np.int8),
+                      keys=np.ones(1, np.uint64), times=np.ones(1, np.int64))  # one piece: the whole token file
+    sampler = MixtureSampler([Shards("text", 1.0, Stream([tokens], whole, seed=1), tokens[: T * 4])], T, B, seed=1)
     per_rank, micro = batch_split(cfg, 1, vocab=V)
     ddp = Dist(torch.device("cpu"))
     autocast = torch.autocast("cpu", enabled=False)

@@ -245,9 +245,11 @@ class TrainConfig:
     (where the GPU supports it), float32 elsewhere."""
     device: str = "auto"
     """auto (CUDA when present, else CPU), cpu, cuda or mps. Under torchrun each process takes cuda:LOCAL_RANK."""
-    compile: bool = False
-    """torch.compile the model: fuses the element-wise work (norms, rotary, SwiGLU, loss) after a one-off
-    compilation of tens of seconds; pays off on long runs."""
+    compile: bool | str = False
+    """torch.compile the model: fuses the element-wise work (norms, rotary, SwiGLU, loss), 13-15% of an eager step
+    at nanoGPT's CPU shape, after a one-off compilation: about 60 s with a cold inductor cache, about 4 s when an
+    earlier run of the same shapes filled it (benches/README.md). auto: time three eager steps, then compile only
+    when the remaining steps pay for the compilation (the log says which, and why)."""
     fused_adamw: bool = True
     """Use torch's fused AdamW kernel (one kernel for all parameters) where this torch has it for the device."""
     threads: int = 0
@@ -278,6 +280,8 @@ class TrainConfig:
             raise ConfigError("cooldown", f"must be a fraction in (0, 1], got {self.cooldown}")
         if self.muon_lr < 0 or not 0 <= self.muon_momentum < 1:
             raise ConfigError("muon_lr", "muon_lr must be >= 0 and muon_momentum in [0, 1)")
+        if self.compile not in (True, False, "auto"):
+            raise ConfigError("compile", f"must be true, false or auto, got {self.compile!r}")
         if self.dtype not in ("float32", "bfloat16", "auto"):
             raise ConfigError("dtype", f"must be float32, bfloat16 or auto, got {self.dtype!r}")
         if self.device not in DEVICES:

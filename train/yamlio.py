@@ -85,7 +85,14 @@ def _coerce(tp, value, key: str):
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
         args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return None if value is None else _coerce(args[0], value, key)
+        if value is None:
+            return None
+        for arg in args[:-1]:  # the first type that takes the value (`bool | str` takes true and "auto")
+            try:
+                return _coerce(arg, value, key)
+            except ConfigError:
+                pass
+        return _coerce(args[-1], value, key)
     if origin is list:
         if not isinstance(value, list):
             raise ConfigError(key, f"expected a list, got {type(value).__name__}")

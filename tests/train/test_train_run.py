@@ -106,3 +106,44 @@ def test_the_start_log_says_which_sources_are_read_more_than_once(tmp_path, tiny
     expected = (f"note: books is read for {epochs['books']:.1f} epochs ({train['books']:,} training tokens, weight "
                 "0.600): the model sees its documents more than once")
     assert notes == [expected], result.stderr
+
+
+def test_compile_auto_compiles_only_when_the_remaining_steps_pay_for_it(tmp_path):
+    """`compile: auto` times eager steps 2-4, then compiles when 13% of the remaining eager time exceeds the
+    compilation's cost: 60 s for a cold cache, or what this machine measured for the same shapes before."""
+    import torch
+
+    from train.loop import AutoCompile
+
+    config = parse(TrainConfig, {"mix": {"sources": [{"run": "unused"}]}, "compile": "auto",
+                                 "cache_dir": str(tmp_path)})
+    net, log = torch.nn.Linear(2, 2), []
+
+    def decide(remaining: int, step_seconds: float = 0.1):
+        auto = AutoCompile(config, config.model, remaining + 4)
+        return auto, [auto.after_step(net, step_seconds, remaining, log.append) for _ in range(4)][-1]
+
+    _, out = decide(4000)  # 4,000 x 0.1 s x 0.13 = 52 s < 60 s
+    assert out is net
+    assert log[-1] == ("compile: auto: eager: 4000 steps at 100 ms would save about 52 s, less than the "
+                       "compilation's 60 s (a cold cache)")
+    auto, out = decide(5000)  # 65 s > 60 s: compiled (lazily: nothing runs until the next step calls it)
+    assert isinstance(out, torch._dynamo.eval_frame.OptimizedModule) and out._orig_mod is net
+    assert log[-1].startswith("compile: auto: compiling: 5000 steps at 100 ms save about 65 s")
+    auto.after_step(out, 4.1, 4999, log.append)  # the first compiled step: 4.0 s more than an eager one
+    assert log[-1] == "compile: auto: compiled in 4.0 s"
+    _, out = decide(400)  # the same shapes again: 5.2 s saved > the 4.0 s this machine measured
+    assert out is not net and log[-1].endswith("the compilation costs about 4 s (measured here before)")
+
+
+def test_compile_accepts_true_false_and_auto_only():
+    from train.errors import ConfigError
+
+    for value in (True, False, "auto"):
+        assert parse(TrainConfig, {"mix": {"sources": [{"run": "x"}]}, "compile": value}).compile == value
+    try:
+        parse(TrainConfig, {"mix": {"sources": [{"run": "x"}]}, "compile": "sometimes"})
+    except ConfigError as error:
+        assert "compile" in str(error) and "true, false or auto" in str(error)
+    else:
+        raise AssertionError("compile: sometimes was accepted")
