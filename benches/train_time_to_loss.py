@@ -7,8 +7,9 @@ checkout of the trainer: the measure trainers are compared by (the modded-nanogp
 
 Every run is `train run` in its own process with one torch thread (`--jobs` of them at once, the arms of a seed
 interleaved, their order rotating from seed to seed), at `pipelines/sweep.yaml`'s `train:` settings (model, context,
-vocabulary, batch, steps, schedule) plus the arm's `key=value` overrides; `before` is the same YAML trained by the
-checkout given with `--before` (through PYTHONPATH, its own code, the same shared tokenizer). A run logs every step;
+vocabulary, batch, steps, schedule) plus the arm's `key=value` overrides; `before` is the `--before` checkout's own
+`pipelines/sweep.yaml` (its documented recipe at the same shape) trained by that checkout's code (through
+PYTHONPATH), on the same sources with the same shared tokenizer. A run logs every step;
 the bench timestamps each line as it arrives, so a step's time is the gap between its line and the previous one
 (steps that follow a checkpoint take the median step instead: the save is not training). Every `--every` steps the run
 writes a checkpoint, which the bench copies aside; afterwards every copy of every run is scored here on the same
@@ -317,20 +318,27 @@ def main():
         shutil.rmtree(work, ignore_errors=True)
     work.mkdir(parents=True, exist_ok=True)
     config = with_overrides(base_config(args.sweep, args.source, work), overrides(f"all={args.set}")[1])
+    configs = {REPO: config}
+    if args.before:  # the baseline trains its own checkout's sweep.yaml (its documented defaults) at the same data
+        own = args.before / "pipelines" / "sweep.yaml"
+        configs[args.before] = with_overrides(base_config(own if own.exists() else args.sweep, args.source, work),
+                                              overrides(f"all={args.set}")[1])
     if args.reuse and (work / "tokenizer").is_dir():
         windows = sorted(work.glob("windows-*.npy"))
     else:
-        tok_dir, windows = shared_tokenizer(config, args.before or REPO, work, args.eval_tokens)
+        tok_dir, windows = shared_tokenizer(configs[args.before or REPO], args.before or REPO, work, args.eval_tokens)
         shutil.copytree(tok_dir, work / "tokenizer")
     config["tokenizer"]["dir"] = str(work / "tokenizer")
     arms = ({"before": (args.before, {})} if args.before else {}) | {
         name: (REPO, sets) for name, sets in map(overrides, args.arm)}
     config["checkpoint_interval"] = args.every
+    for other in configs.values():
+        other |= {"tokenizer": config["tokenizer"], "checkpoint_interval": args.every}
 
     def job(arm_seed):
         arm, seed = arm_seed
         checkout, sets = arms[arm]
-        run_config = with_overrides(config, sets) | {"seed": seed}
+        run_config = with_overrides(configs[checkout], sets) | {"seed": seed}
         if checkout != REPO:  # its own cache: another checkout's code may lay out shards differently
             run_config["cache_dir"] = str(work / f"cache-{arm}")
         result = args.reuse and reused(f"{arm}/{seed}", work / f"{arm}-{seed}", checkout)
@@ -359,7 +367,8 @@ def main():
     score(runs, windows)
     result = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "machine": f"{platform.machine()} {os.cpu_count()} CPUs", "wall_s": round(time.time() - start, 1),
-              "load_average_end": os.getloadavg(), "config": config, "eval_tokens_per_source": args.eval_tokens,
+              "load_average_end": os.getloadavg(), "config": config,
+              "before_config": configs.get(args.before), "eval_tokens_per_source": args.eval_tokens,
               **summarise(runs, args.target or next(iter(arms))), "runs": runs}
     for arm, a in result["arms"].items():
         f, t = a["final_val"], a["seconds_to_target"]

