@@ -11,8 +11,10 @@ nanoGPT reads) with a `meta.pkl` holding the vocabulary size. Both train the sha
 layers, 4 heads, 128 wide, context 64, batch 12, dropout 0) for --steps steps. nanoGPT keeps its recipe (AdamW, lr
 1e-3 -> 1e-4 cosine, 100 warm-up steps, beta2 0.99, weight decay 0.1, clip 1.0) and its README CPU flags
 (`--device=cpu --compile=False`); ours takes the same shape, batch and steps with its own recipe (`--ours`, default
-the shipped one). A pair is the two trainers running at the same time, one torch thread each, so both see the same
-machine; the --repeats pairs all run at once.
+the shipped one; `--ours-steps` sets its schedule's length, as a speedrun sets the steps its target needs). A pair
+is the two trainers running at the same time, one torch thread each, so both see the same machine; the --repeats
+pairs all run at once, or with `--pin` one after another with each trainer pinned to a core of its own, so that the
+one that finishes first does not hand the other its CPU.
 
 Every 100 steps both write a checkpoint that the bench copies aside; afterwards every copy is scored here on the
 same consecutive held-out windows of val.bin. Time is training time only: nanoGPT's per-iteration times as it prints
@@ -95,9 +97,9 @@ def prepare_data(texts: str, pattern: str, work: Path, nanogpt: Path, config: di
     return data
 
 
-def run_nanogpt(nanogpt: Path, out: Path, steps: int, env: dict) -> dict:
+def run_nanogpt(nanogpt: Path, out: Path, steps: int, env: dict, prefix: tuple = ()) -> dict:
     """nanoGPT's train.py with a checkpoint every EVERY iterations (copied aside as it appears)."""
-    cmd = [sys.executable, "train.py", "config/train_shakespeare_char.py", "--dataset=curate_bench", "--device=cpu",
+    cmd = [*prefix, sys.executable, "train.py", "config/train_shakespeare_char.py", "--dataset=curate_bench", "--device=cpu",
            "--compile=False", "--eval_iters=1", "--log_interval=1", f"--block_size={T}", f"--batch_size={B}",
            "--n_layer=4", "--n_head=4", "--n_embd=128", f"--max_iters={steps}", f"--lr_decay_iters={steps}",
            "--dropout=0.0", f"--warmup_iters={warmup_steps(steps)}", f"--eval_interval={EVERY}",
@@ -123,13 +125,13 @@ def run_logged_stdout(cmd, env, cwd, on_line):
     return [x for _, x in lines], code
 
 
-def run_ours(config: dict, out: Path, env: dict) -> dict:
+def run_ours(config: dict, out: Path, env: dict, prefix: tuple = ()) -> dict:
     import yaml
 
     out.mkdir(parents=True, exist_ok=True)
     (out.parent / f"{out.name}.yaml").write_text(yaml.safe_dump(config))
     run = out / "run"
-    cmd = [sys.executable, "-m", "train.cli", "run", str(out.parent / f"{out.name}.yaml"), "-o", str(run)]
+    cmd = [*prefix, sys.executable, "-m", "train.cli", "run", str(out.parent / f"{out.name}.yaml"), "-o", str(run)]
 
     def copy(line: str) -> None:  # step s + 1's line: the checkpoint of step s is complete
         m = re.match(r"^step (\d+)/", line)
@@ -197,6 +199,9 @@ def main():
     parser.add_argument("--ours-steps", type=int, help="our run's length (its schedule's), default --steps: the "
                         "speedrun's practice of a schedule as long as the target needs")
     parser.add_argument("--repeats", type=int, default=2, help="pairs (all runs at once, one thread each)")
+    parser.add_argument("--pin", action="store_true", help="one pair at a time, each trainer on a core of its own "
+                        "(taskset; cores 0 and 1, swapped from pair to pair): a trainer that finishes first does not "
+                        "speed the other up")
     parser.add_argument("--ours", default=OURS, help="key=value,... for our trainer (its recipe)")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_nanogpt"))
     parser.add_argument("--eval-tokens", type=int, default=65536)
@@ -212,11 +217,21 @@ def main():
     data = prepare_data(args.texts, args.glob, work, args.nanogpt, config)
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
     load = os.getloadavg()[0]
-    with ThreadPoolExecutor(2 * args.repeats) as pool:  # every pair at once: all runs see the same machine
-        runs = [(pool.submit(run_ours, config, work / f"ours{r}", env),
-                 pool.submit(run_nanogpt, args.nanogpt, work / f"nanogpt{r}", args.steps, env))
-                for r in range(args.repeats)]
-        runs = [{"ours": a.result(), "nanogpt": b.result(), "load_before": load} for a, b in runs]
+    if args.pin:  # pair by pair, a core each
+        runs = []
+        for r in range(args.repeats):
+            cores = (("taskset", "-c", str(r % 2)), ("taskset", "-c", str((r + 1) % 2)))
+            with ThreadPoolExecutor(2) as pool:
+                a = pool.submit(run_ours, config, work / f"ours{r}", env, cores[0])
+                b = pool.submit(run_nanogpt, args.nanogpt, work / f"nanogpt{r}", args.steps, env, cores[1])
+                runs.append({"ours": a.result(), "nanogpt": b.result(), "load_before": load,
+                             "cores": {"ours": r % 2, "nanogpt": (r + 1) % 2}})
+    else:
+        with ThreadPoolExecutor(2 * args.repeats) as pool:  # every pair at once: all runs see the same machine
+            runs = [(pool.submit(run_ours, config, work / f"ours{r}", env),
+                     pool.submit(run_nanogpt, args.nanogpt, work / f"nanogpt{r}", args.steps, env))
+                    for r in range(args.repeats)]
+            runs = [{"ours": a.result(), "nanogpt": b.result(), "load_before": load} for a, b in runs]
     pairs = []
     for r, pair in enumerate(runs):
         score(args.nanogpt, pair, data / "val.bin", args.eval_tokens)
