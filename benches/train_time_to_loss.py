@@ -15,7 +15,9 @@ the bench timestamps each line as it arrives, so a step's time is the gap betwee
 writes a checkpoint, which the bench copies aside; afterwards every copy of every run is scored here on the same
 held-out tokens (consecutive windows of each source's validation split, the mean of the per-source losses), by the
 code of the checkout that trained it. Target: the mean final loss of the `--target` arm (default `before`, else the
-first). Time to target: the first crossing, interpolated linearly between checkpoints; steps to target likewise.
+first), or `--target-loss` (a loss every run reaches, so that every seed of every arm has a time; speedups are then
+against the `--target` arm's own time to it). Time to target: the first crossing, interpolated linearly between
+checkpoints; steps to target likewise.
 """
 
 from __future__ import annotations
@@ -205,9 +207,9 @@ def summarise_metrics(runs: list[dict], target_arm: str) -> dict:
     return {"target_arm": target_arm, "target_train_loss": target, "measure": "training loss", "arms": arms}
 
 
-def summarise(runs: list[dict], target_arm: str) -> dict:
+def summarise(runs: list[dict], target_arm: str, target_loss: float | None = None) -> dict:
     finals = [r["val"][max(r["val"])] for r in runs if r["arm"] == target_arm]
-    target = float(np.mean(finals))
+    target = float(np.mean(finals)) if target_loss is None else target_loss
     arms = {}
     for arm in dict.fromkeys(r["arm"] for r in runs):
         mine = [r for r in runs if r["arm"] == arm]
@@ -223,12 +225,17 @@ def summarise(runs: list[dict], target_arm: str) -> dict:
                      "first_step_s": spread([r["step_seconds"][1] for r in timed]),
                      "train_seconds": spread([sum(r["step_seconds"].values()) for r in timed])}
     base, base_steps = arms[target_arm]["train_seconds"]["mean"], max(r["steps"] for r in runs)
+    if target_loss is not None:  # against the reference arm's own time to the same loss
+        ref = arms[target_arm]
+        whole = ref["reached"] == ref["runs"]
+        base = ref["seconds_to_target"]["mean"] if whole else None
+        base_steps = ref["steps_to_target"]["mean"] if whole else None
     for a in arms.values():
         t, n = a["seconds_to_target"]["mean"], a["steps_to_target"]["mean"]
         complete = a["reached"] == a["runs"]
         a["speedup_vs_target_arm"] = base / t if base and t and complete else None
         a["step_speedup_vs_target_arm"] = base_steps / n if n and complete else None
-    return {"target_arm": target_arm, "target_loss": target, "arms": arms}
+    return {"target_arm": target_arm, "target_loss": target, "target_given": target_loss is not None, "arms": arms}
 
 
 PREPARE = r"""
@@ -307,6 +314,8 @@ def main():
     parser.add_argument("--eval-tokens", type=int, default=32768, help="held-out tokens scored per source")
     parser.add_argument("--jobs", type=int, default=2, help="runs at once (one torch thread each)")
     parser.add_argument("--target", help="arm whose mean final loss is the target (default: before, or the first)")
+    parser.add_argument("--target-loss", type=float,
+                        help="a fixed target validation loss instead of the --target arm's mean final")
     parser.add_argument("--work", type=Path, default=Path("runs/bench_ttl"))
     parser.add_argument("--reuse", action="store_true", help="keep the finished runs already in --work")
     parser.add_argument("--from-metrics", action="store_true",
@@ -369,7 +378,7 @@ def main():
               "machine": f"{platform.machine()} {os.cpu_count()} CPUs", "wall_s": round(time.time() - start, 1),
               "load_average_end": os.getloadavg(), "config": config,
               "before_config": configs.get(args.before), "eval_tokens_per_source": args.eval_tokens,
-              **summarise(runs, args.target or next(iter(arms))), "runs": runs}
+              **summarise(runs, args.target or next(iter(arms)), args.target_loss), "runs": runs}
     for arm, a in result["arms"].items():
         f, t = a["final_val"], a["seconds_to_target"]
         nan = float("nan")
