@@ -54,8 +54,11 @@ def accuracy(rows: list[dict], preds: list[tuple]) -> dict:
 
 
 def ordinary_paragraphs(per_lang: int = 30) -> list[dict]:
-    """UDHR paragraphs of the bundled web sample in languages outside the close groups, known to both models."""
+    """UDHR paragraphs of the bundled web sample in languages outside the close groups, known to both models: per
+    language, the page of its standard variety (the first whose title names no variety in parentheses: `Swahili`, not
+    `Swahili (Chimwiini)`; `Tagalog`, not `Tagalog (Tagalog)` in Baybayin script), else the first page."""
     import csv
+    import re
 
     from fasttext.FastText import _FastText
     from fastwarc.warc import ArchiveIterator, WarcRecordType
@@ -72,19 +75,24 @@ def ordinary_paragraphs(per_lang: int = 30) -> list[dict]:
     with open(warc.with_name("sample.index.csv")) as f:
         index = {r["url"]: r for r in csv.DictReader(f)}
     close = set().union(*CLOSE_GROUPS)
-    rows, seen = [], defaultdict(int)
+    pages = defaultdict(list)  # lang -> [(variety named, paragraphs)] in crawl order
     with open(warc, "rb") as f:
         for record in ArchiveIterator(f, record_types=WarcRecordType.response, parse_http=True):
             row = index.get(record.headers.get("WARC-Target-URI"))
             lang = row["lang"] if row else ""
-            if not row or row["source"] != "udhr" or lang in close or lang not in lingua_codes() or lang not in lid or seen[lang]:
+            if not row or row["source"] != "udhr" or lang in close or lang not in lingua_codes() or lang not in lid:
                 continue
             decoded = decode_html(record.reader.read(), record.http_charset)
+            title = re.search(r"<title>([^<]*)", decoded.text) if decoded else None
             text = extract_plain_text(decoded.text, main_content=True) if decoded else ""
             paras = [" ".join(p.split()) for p in text.split("\n")]
             paras = [p for p in paras if 12 <= len(p.split()) <= 120][:per_lang]
-            seen[lang] = len(paras)
-            rows += [{"text": p, "lang": lang, "source": "udhr-sample"} for p in paras]
+            if paras:
+                pages[lang].append(("(" in title.group(1) if title else True, paras))
+    rows = []
+    for lang, found in pages.items():
+        paras = next((p for variety, p in found if not variety), found[0][1])
+        rows += [{"text": p, "lang": lang, "source": "udhr-sample"} for p in paras]
     return rows
 
 

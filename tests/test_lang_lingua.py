@@ -1,5 +1,6 @@
 """lang_lingua_v1 on real paragraphs of close languages: the UDHR in Norwegian Nynorsk, Bokmål, Danish, Swedish and
-Galician from the bundled web sample (samples/web), one paragraph per document, after lang_fasttext_v1."""
+Galician (and Yoruba, which lid.176 mistakes for Catalan) from the bundled web sample (samples/web), one paragraph
+per document, after lang_fasttext_v1."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from curate.steps.filters.lang_fasttext import LangFastText
 from curate.steps.filters.lang_lingua import LangLingua
 
 # sample index language -> lid.176 code
-PAGES = {"nn": "nn", "nb": "no", "da": "da", "sv": "sv", "gl": "gl", "bs": "bs", "sr": "sr"}
+PAGES = {"nn": "nn", "nb": "no", "da": "da", "sv": "sv", "gl": "gl", "bs": "bs", "sr": "sr", "yo": "yo"}
 
 
 @pytest.fixture(scope="module")
@@ -44,9 +45,12 @@ def test_combined_rule_tells_nynorsk_from_bokmal_where_lid176_does_not(tmp_path,
     nn_combined = sum(d.metadata["lang"] == "nn" for d, t in zip(docs, truth) if t == "nn")
     assert combined_right > lid_right and combined_right >= 0.95 * len(nordic)
     assert nn_combined > 2 * nn_lid  # lid.176 calls most Nynorsk paragraphs Bokmål
-    for d in docs:  # both labels and the deciding rule are recorded
-        assert d.metadata["lang_rule"] == "lingua_close" and d.metadata["lingua__lang"] == d.metadata["lang"]
-        assert close_group(d.metadata["lid__lang"]) == close_group("no")
+    for d in docs:  # both labels and the deciding rule are recorded: lingua decides every one of them
+        rule = d.metadata["lang_rule"]
+        assert d.metadata["lingua__lang"] == d.metadata["lang"] and rule in ("lingua_close", "lingua_low_score")
+        assert rule == "lingua_low_score" or close_group(d.metadata["lid__lang"]) == close_group("no")
+    # where lid.176 is unsure (below low_score, 0.5) lingua chooses among all its languages, else among the group's
+    assert any(d.metadata["lang_rule"] == "lingua_close" for d in docs)
 
 
 def test_a_language_lingua_does_not_know_keeps_lid176s_label_where_lid176_is_sure(tmp_path, paragraphs):
@@ -92,9 +96,21 @@ def test_keep_drops_other_languages_with_a_reason(tmp_path, paragraphs):
     assert all(d.metadata["lang"] == "nn" for d in kept)
 
 
+def test_an_unsure_lid176_label_with_close_relatives_goes_to_all_of_linguas_languages(tmp_path, paragraphs):
+    """lid.176 calls most of the sample's Yoruba UDHR paragraphs Catalan, unsure (below 0.5): lingua chooses among all
+    its languages, not among Catalan's relatives (pt/es/gl/ca), and names Yoruba."""
+    yoruba = [t for t, lang in paragraphs if lang == "yo"]
+    lid = LangFastText(LangFastText.Params(min_score=0), RunLayout(tmp_path / "lid"), "s", 1)
+    scores = [d.metadata["lang_score"] for d in lid.run(Document(text=t, id=str(i)) for i, t in enumerate(yoruba))]
+    docs = label(tmp_path, yoruba)
+    catalan = [d for d, s in zip(docs, scores) if d.metadata["lid__lang"] == "ca" and s < 0.5]
+    assert len(catalan) >= 10 and all(d.metadata["lang_rule"] == "lingua_low_score" for d in catalan)
+    assert sum(d.metadata["lang"] == "yo" for d in docs) >= 0.9 * len(docs)
+
+
 def test_rule_and_script_helpers():
     known = frozenset({"da", "no", "nn", "sv", "en", "hr", "bs"})
-    assert decide("no", 0.99, known, 0.5) == "lingua_close"
+    assert decide("no", 0.99, known, 0.5) == "lingua_close" and decide("no", 0.4, known, 0.5) == "lingua_low_score"
     assert decide("en", 0.3, known, 0.5) == "lingua_low_score" and decide("en", 0.9, known, 0.5) == "lid"
     assert decide("gl", 0.9, known, 0.5) == "lid" and decide(None, None, known, 0.5) == "lingua_only"
     known_pt = known | {"pt", "es", "ca"}

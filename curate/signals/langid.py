@@ -44,14 +44,15 @@ def decide(
 ) -> str:
     """Which rule decides a document's language, from lid.176's label and score:
 
+    * ``lingua_low_score``: lid.176's probability is below ``low_score`` and lingua knows its label: lingua chooses
+      among all its languages, whatever group lid.176's label is in (a Yoruba paragraph that lid.176 calls Catalan
+      at 0.34 is no Catalan, Portuguese or Spanish: benches/close_langs.py's ordinary paragraphs);
     * ``lingua_close``: lid.176's label has close relatives (``CLOSE_GROUPS``): lingua chooses among the group's
       languages it knows. That includes a label lingua does not know at all (Galician ``gl``, Serbo-Croatian ``sh``)
       unless lid.176 gives it at least ``unknown_score``: lid.176 calls Croatian, Bosnian and Serbian paragraphs
       ``sh`` with scores of 0.26-0.47 on benches/close_langs.py, where real Galician scores 0.52-1.0. Serbian in
       Latin script (lingua knows only Cyrillic Serbian) keeps lid.176's ``sr``: there real Serbian and the Croatian
       or Bosnian paragraphs lid.176 calls ``sr`` score alike (0.28-0.61), and lingua would call all of them hr or bs;
-    * ``lingua_low_score``: lid.176's probability is below ``low_score`` and lingua knows its label: lingua chooses
-      among all its languages;
     * ``lingua_only``: no lid.176 label (the step ran without lang_fasttext_v1 before it);
     * ``lid``: otherwise lid.176's label stands (a language lingua does not know, with no close relatives it knows or
       a score of at least ``unknown_score``).
@@ -63,10 +64,10 @@ def decide(
         unsure = lid_score is None or lid_score < unknown_score
         script_only = lid_lang in LINGUA_SCRIPT_ONLY  # known to lingua in another script: see above
         return "lingua_close" if group is not None and group & known and unsure and not script_only else "lid"
-    if group is not None:
-        return "lingua_close"
     if lid_score is not None and lid_score < low_score:
         return "lingua_low_score"
+    if group is not None:
+        return "lingua_close"
     return "lid"
 
 

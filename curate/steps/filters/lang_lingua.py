@@ -3,8 +3,8 @@ tell close languages apart where fastText's lid.176 confuses them (Danish / Norw
 Indonesian / Malay, Croatian / Serbian / Bosnian, Czech / Slovak).
 
 ``rule: combined`` (the default) runs after ``lang_fasttext_v1`` and keeps lid.176 for breadth: lingua decides only
-when lid.176's label has close relatives (lingua then chooses among that group's languages it knows) or lid.176's
-probability is below ``low_score`` (lingua chooses among all its languages). A label lingua does not know keeps
+when lid.176's probability is below ``low_score`` (lingua chooses among all its languages, whatever relatives
+lid.176's label has) or its label has close relatives (lingua then chooses among that group's languages it knows). A label lingua does not know keeps
 lid.176's label (100 languages), unless it has close relatives lingua knows and lid.176 is unsure (below
 ``unknown_score``): Galician ``gl`` (lingua then chooses among pt/es/ca) and Serbo-Croatian ``sh`` (hr/bs/sr) go to
 lingua like the group's other labels. Serbian in Latin script keeps lid.176's ``sr`` (lingua's Serbian is Cyrillic). ``rule: lingua`` lets lingua decide every document. The step
