@@ -49,8 +49,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from train_time_to_loss import run_logged, step_times, to_target
 
 B, T, EVERY = 12, 64, 100
-# Our recipe unless --ours says otherwise: pipelines/mix.yaml's (Muon, warmup-stable-decay to zero, QK-norm).
-OURS = "optimizer=muon,lr=3e-3,schedule=wsd,cooldown=0.4,min_lr=0,model.qk_norm=true"
+# Our recipe unless --ours says otherwise: pipelines/mix.yaml's (Muon, warmup-stable-decay to zero, QK-norm, untied head).
+OURS = "optimizer=muon,lr=3e-3,schedule=wsd,cooldown=0.4,min_lr=0,model.qk_norm=true,model.tie_embeddings=false"
 ITER = re.compile(r"^iter (\d+): loss [\d.]+, time ([\d.]+)ms")
 
 
