@@ -138,6 +138,14 @@ class SourceConfig:
     shuffle_fraction: float = 0.0
     """Positive control: replace this fraction of the training documents (by a hash of the id) with copies whose
     words are in a random order: the same words, no order to learn."""
+    drop_per_seed: bool = True
+    """A negative control's random set: drawn anew at every seed (a hash of id and seed), or, when false, one set for
+    every seed (a hash of the id alone), fixed as a filter's selection is."""
+    pool_tokens: int = 0
+    """Train on a fixed pool of this many of the source's training tokens (0 = all of them): its pieces in an order
+    hashed from their ids alone until that many are in, the same for every seed and arm. Every arm's `train_where`
+    and control act within the pool. Set it to what a run reads of the source and every seed reads the same pool
+    whole (what varies is the order and the initial weights) instead of a different few percent of the source."""
 
     def __post_init__(self):
         if not self.name:
@@ -148,6 +156,8 @@ class SourceConfig:
             raise ConfigError("shuffle_fraction", f"must be in (0, 1] (0 = off), got {self.shuffle_fraction}")
         if self.repeat_max < 1:
             raise ConfigError("repeat_max", f"must be >= 1, got {self.repeat_max}")
+        if not isinstance(self.pool_tokens, int) or isinstance(self.pool_tokens, bool) or self.pool_tokens < 0:
+            raise ConfigError("pool_tokens", f"must be a whole number of tokens >= 0 (0 = all), got {self.pool_tokens!r}")
         if self.eval_all and self.weight:
             raise ConfigError("eval_all", "an eval_all source is never trained on: give it weight 0")
         if self.weight < 0 or not math.isfinite(self.weight):

@@ -74,6 +74,37 @@ def test_dropping_a_document_changes_only_the_blocks_of_its_own_lane():
     # is read front to back: the last target of one block is the first input of that lane's next
 
 
+def test_a_fixed_pool_is_the_same_pieces_at_every_seed_and_arms_filter_within_it():
+    tokens, index = synthetic({f"doc-{i}": 10 + i % 7 for i in range(200)})
+    every = {f"doc-{i}": 1 for i in range(200)}
+    pooled = {s: select(index, every, seed=s, pool_tokens=500) for s in (1, 2, 3)}
+    members = {s: {i for i, t in zip(sel.ids, sel.times) if t} for s, sel in pooled.items()}
+    assert members[1] == members[2] == members[3] and 0 < len(members[1]) < 200  # one pool, whatever the seed
+    assert 500 <= pooled[1].tokens < 500 + 16  # that many tokens, up to the last piece in
+    first = Stream([tokens], pooled[1], seed=1).epoch(0)
+    assert sorted(runs_of(first)) == sorted(int(i.split("-")[1]) + 1 for i in members[1])  # read whole, once each
+    assert runs_of(first) != runs_of(Stream([tokens], pooled[2], seed=2).epoch(0))  # in each seed's own order
+    odd = {f"doc-{i}": 1 for i in range(1, 200, 2)}  # an arm's filter keeps the odd documents
+    arm = {i for i, t in zip(*(lambda sel: (sel.ids, sel.times))(select(index, odd, seed=2, pool_tokens=500))) if t}
+    assert arm == {i for i in members[1] if int(i.split("-")[1]) % 2}  # the pool's odd documents, none from outside
+    whole = select(index, every, seed=1, pool_tokens=10**9)
+    assert whole.tokens == select(index, every, seed=1).tokens  # a pool larger than the source is all of it
+
+
+def test_a_random_drop_drawn_once_is_the_same_set_at_every_seed_and_one_per_seed_is_not():
+    tokens, index = synthetic({f"doc-{i}": 20 for i in range(300)})
+    every = {f"doc-{i}": 1 for i in range(300)}
+
+    def dropped(seed, per_seed):
+        sel = select(index, every, seed=seed, drop_fraction=0.3, drop_per_seed=per_seed)
+        return {i for i, t in zip(sel.ids, sel.times) if not t}
+
+    fixed = [dropped(s, False) for s in (1, 2, 3)]
+    assert fixed[0] == fixed[1] == fixed[2] and 60 < len(fixed[0]) < 120  # one set of about 30%, like a filter's
+    drawn = [dropped(s, True) for s in (1, 2, 3)]
+    assert drawn[0] != drawn[1] != drawn[2] and all(60 < len(d) < 120 for d in drawn)
+
+
 def test_random_drop_like_an_arm_removes_as_many_tokens_and_shuffled_copies_keep_their_words(runs, cache_dir):
     raw = tiny_config(runs, cache_dir)
     cfg = parse(TrainConfig, raw)
@@ -200,6 +231,9 @@ def test_the_sweep_records_controls_and_primary_comparisons(study):
      "arms[0].control.fraction", "leaves nothing"),
     ({"arms": [{"name": "x", "control": {"kind": "shuffle", "source": "web", "fraction": 0.5}}]},
      "arms[0].control.kind", "unknown control"),
+    ({"arms": [{"name": "x", "control": {"kind": "shuffle_words", "source": "web", "fraction": 0.5,
+                                         "per_seed": False}}]},
+     "arms[0].control.per_seed", "a random_drop setting"),
 ])
 def test_bad_study_input_fails_in_one_line_before_any_training(runs, cache_dir, tmp_path, change, key, words):
     raw = sweep_yaml(runs, cache_dir)
@@ -210,6 +244,16 @@ def test_bad_study_input_fails_in_one_line_before_any_training(runs, cache_dir, 
     message = result.output.strip()
     assert result.exit_code == 1 and "\n" not in message and key in message and words in message, message
     assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_a_bad_pool_fails_in_one_line_naming_its_key(runs, cache_dir, tmp_path):
+    raw = sweep_yaml(runs, cache_dir)
+    raw["train"]["mix"]["sources"][0]["pool_tokens"] = -5
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(raw))
+    result = CliRunner().invoke(main, ["sweep", str(tmp_path / "s.yaml"), "-o", str(tmp_path / "out")])
+    message = result.output.strip()
+    assert result.exit_code == 1 and "\n" not in message and "pool_tokens" in message, message
+    assert "whole number of tokens" in message and not (tmp_path / "out" / "runs").exists()
 
 
 def test_every_arm_of_a_seed_starts_from_the_same_plan(runs, cache_dir):

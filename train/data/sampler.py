@@ -209,4 +209,4 @@ def _selection(source, shard_dir: Path, alt_dir: Path | None, seed: int) -> Sele
     return select(pq.read_table(shard_dir / "train.idx.parquet"), source.repeats(), seed,
                   alt_index=pq.read_table(alt_dir / "train.idx.parquet") if alt_dir is not None else None,
                   shuffle_fraction=cfg.shuffle_fraction, drop_fraction=cfg.drop_fraction,
-                  drop_tokens_unless=keep_like)
+                  drop_tokens_unless=keep_like, pool_tokens=cfg.pool_tokens, drop_per_seed=cfg.drop_per_seed)

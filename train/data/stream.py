@@ -18,6 +18,7 @@ import numpy as np
 
 DROP_SALT = 0x64726F70  # "drop": the random_drop control's order, apart from the stream's order
 SHUFFLE_SALT = 0x73687566  # "shuf": which documents the shuffle_words control replaces (the same for every seed)
+POOL_SALT = 0x706F6F6C  # "pool": which pieces a source's fixed pool holds (the same for every seed and arm)
 TOP = 2.0**64
 
 
@@ -182,25 +183,41 @@ def shuffle_words(text: str, key: int) -> str:
     return " ".join(words[i] for i in rng.permutation(len(words)))
 
 
+def pool(keys: np.ndarray, lengths: np.ndarray, tokens: int) -> np.ndarray:
+    """Which pieces a fixed pool of `tokens` training tokens holds: pieces in the order of a hash of their keys alone
+    (the same for every seed and arm) until at least `tokens` are in; every piece when the source has fewer."""
+    order = np.argsort(unit(keys, POOL_SALT), kind="stable")
+    n = int(np.searchsorted(np.cumsum(lengths[order]), tokens)) + 1
+    inside = np.zeros(len(keys), dtype=bool)
+    inside[order[:n]] = True
+    return inside
+
+
 def select(index, times_by_id: dict[str, int], seed: int, *, alt_index=None, shuffle_fraction: float = 0.0,
-           drop_fraction: float = 0.0, drop_tokens_unless: set[str] | None = None) -> Selection:
+           drop_fraction: float = 0.0, drop_tokens_unless: set[str] | None = None, pool_tokens: int = 0,
+           drop_per_seed: bool = True) -> Selection:
     """The Selection of one run from a source's train index (a pyarrow table: id, offset, length), the times its
     documents are read ({id: times}: train_where and repeat_by; absent = not read) and a control: shuffled copies
     (`alt_index`, the index of the shuffled-copies file, for the `shuffle_fraction` of documents it replaces),
     `drop_fraction` of the documents, or as many tokens as keeping only `drop_tokens_unless` (an arm's documents)
-    would remove."""
+    would remove. `pool_tokens`: read only the source's fixed pool of that many tokens (pool()), which every arm's
+    filter and control then act within. `drop_per_seed`: a random_drop draws a new set at every seed (True) or one
+    set for every seed, as a filter's is (False)."""
     ids = index.column("id").to_pylist()
     doc = id_keys(ids)
     times = np.fromiter((times_by_id.get(i, 0) for i in ids), dtype=np.int64, count=len(ids))
     offsets = index.column("offset").to_numpy().astype(np.int64)
     lengths = index.column("length").to_numpy().astype(np.int64)
     keys, files = piece_keys(ids), np.zeros(len(ids), dtype=np.int8)
+    if pool_tokens:
+        times = np.where(pool(keys, lengths, pool_tokens), times, 0)
+    drop_seed = seed if drop_per_seed else 0
     if drop_tokens_unless is not None:
         removed = int(sum(n * t for i, n, t in zip(ids, lengths.tolist(), times.tolist())
                           if t and i not in drop_tokens_unless))
-        times = random_drop(doc, times, lengths, seed, tokens=removed) if removed else times
+        times = random_drop(doc, times, lengths, drop_seed, tokens=removed) if removed else times
     elif drop_fraction:
-        times = random_drop(doc, times, lengths, seed, fraction=drop_fraction)
+        times = random_drop(doc, times, lengths, drop_seed, fraction=drop_fraction)
     if alt_index is not None and shuffle_fraction:
         alt_ids = alt_index.column("id").to_pylist()
         alt_doc = id_keys(alt_ids)

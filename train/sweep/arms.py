@@ -37,6 +37,10 @@ class ControlConfig:
     """shuffle_words: share of documents replaced, in (0, 1]; random_drop: share of documents dropped, in (0, 1)."""
     like: str = ""
     """random_drop: the arm whose removal it matches in training tokens, source by source."""
+    per_seed: bool = True
+    """random_drop: a new random set at every seed (a hash of id and seed), or, when false, one set for every seed
+    (a hash of the id), fixed as a filter's selection is: then its paired difference varies across seeds only as a
+    filter arm's does, by the order and the initial weights, not by which documents the draw removed."""
 
     def __post_init__(self):
         if self.kind not in CONTROLS:
@@ -50,6 +54,8 @@ class ControlConfig:
                                           "source leaves nothing to train on")
         if not self.like and not self.source:
             raise ConfigError("source", f"{self.kind} needs the training source it acts on")
+        if self.kind != "random_drop" and not self.per_seed:
+            raise ConfigError("per_seed", f"per_seed is a random_drop setting; {self.kind} is the same at every seed")
 
 
 @dataclass
@@ -144,6 +150,8 @@ def _control(arm: ArmConfig, arms: list[ArmConfig]) -> dict | None:
     if c is None:
         return None
     out = {"kind": c.kind, "source": c.source, "fraction": c.fraction, "like": c.like, "drop_like": {}}
+    if not c.per_seed:
+        out["per_seed"] = False
     if c.like:
         like = next((a for a in arms if a.name == c.like), None)
         out["drop_like"] = dict(like.where) if like is not None else {}
@@ -156,9 +164,10 @@ def control_settings(control: dict | None) -> dict[str, dict]:
         return {}
     if control["kind"] == "shuffle_words":
         return {control["source"]: {"shuffle_fraction": control["fraction"]}}
+    fixed = {} if control.get("per_seed", True) else {"drop_per_seed": False}
     if control["like"]:
-        return {name: {"drop_like": where} for name, where in control["drop_like"].items()}
-    return {control["source"]: {"drop_fraction": control["fraction"]}}
+        return {name: {"drop_like": where, **fixed} for name, where in control["drop_like"].items()}
+    return {control["source"]: {"drop_fraction": control["fraction"], **fixed}}
 
 
 def check(config) -> None:
