@@ -16,6 +16,10 @@ deduplicate=True, as FineWeb ran it); its LanguageFilter is given the same lid.1
 download lid.176.bin). Throughput is input pages (response records) and input MB per second of wall time; the ratios
 are what to read. ``--json`` writes every figure with the command, machine, date and load average.
 
+``--repeats N`` runs each side N times in rounds (this checkout, the --before one in alternating order, then the
+datatrove baseline: its own time moved from 43 to 57 CPU s between two runs on a quiet machine), and reports the
+median ratio and each round's ratio.
+
 ``--before DIR`` also runs web.yaml from another checkout (a baseline commit: its own pipelines/web.yaml and curate/,
 PYTHONPATH=DIR), ``--repeats`` times each, alternating the order with this checkout's runs. For both it reports
 each step's seconds per 1,000 pages from the run's stats.parquet (``seconds``: setup and the step's own work, not the
@@ -252,8 +256,11 @@ def main() -> None:
     ap.add_argument("--no-quality", action="store_true", help="throughput only")
     ap.add_argument("--before", default=None, help="a checkout of the baseline commit: its web.yaml run side by side")
     ap.add_argument("--repeats", type=int, default=1, help="runs of web.yaml (and --before), order alternating")
+    ap.add_argument("--baseline-repeats", type=int, default=None,
+                    help="runs of the datatrove baseline, one per round (default: --repeats)")
     ap.add_argument("--no-trafilatura", action="store_true", help="skip web.yaml with extractor=trafilatura")
     args = ap.parse_args()
+    args.baseline_repeats = args.repeats if args.baseline_repeats is None else max(1, args.baseline_repeats)
     warc, work = Path(args.warc), Path(args.work)
     if not warc.exists():
         subprocess.run([sys.executable, "samples/build_web_sample.py", "--pages", str(args.pages), "--out", str(warc)],
@@ -265,22 +272,23 @@ def main() -> None:
     checkouts = {"curate web.yaml": ROOT}
     if args.before:
         checkouts["curate web.yaml, before"] = Path(args.before).resolve()
-    runs = []  # (name, folder of its output, code, cwd)
-    for r in range(args.repeats):
+    runs = []  # (name, folder of its output, code, cwd, round)
+    for r in range(args.repeats):  # each round: this checkout, the --before one (order alternating), the baseline
         names = list(checkouts) if r % 2 == 0 else list(checkouts)[::-1]
         for name in names:
             out = work / f"{'before' if name.endswith('before') else 'ours'}-{r}"
             code = OURS.format(root=str(checkouts[name]), warc=str(warc), out=str(out), extra=[])
-            runs.append((name, out, code, checkouts[name]))
+            runs.append((name, out, code, checkouts[name], r))
+        if r < args.baseline_repeats:  # the baseline's own time moves by a quarter from run to run: repeat it too
+            base = work / f"baseline-{r}"
+            runs.append(("datatrove FineWeb-style", base / "out", BASELINE.format(
+                folder=str(warc.parent), name=warc.name, out=str(base / "out"), logs=str(base / "logs")), ROOT, r))
     if not args.no_trafilatura:
         out = work / "ours-traf"
         runs.append(("curate web.yaml, trafilatura", out, OURS.format(root=str(ROOT), warc=str(warc), out=str(out),
-                     extra=["--set", "steps.html_extract_v1.extractor=trafilatura"]), ROOT))  # fmt: skip
-    runs.append(("datatrove FineWeb-style", work / "baseline" / "out", BASELINE.format(
-        folder=str(warc.parent), name=warc.name, out=str(work / "baseline" / "out"), logs=str(work / "baseline" / "logs")),
-        ROOT))  # fmt: skip
+                     extra=["--set", "steps.html_extract_v1.extractor=trafilatura"]), ROOT, 0))  # fmt: skip
     print(f"\n{'pipeline (1 core)':<30}{'wall s':>9}{'CPU s':>8}{'pages/s':>10}{'MB/s':>8}{'kept':>8}{'peak RSS MB':>13}")
-    for name, out, code, cwd in runs:
+    for name, out, code, cwd, rnd in runs:
         load = os.getloadavg()
         r = run_pinned(code, args.cpu, cwd)
         kept_dir = out if name.startswith("datatrove") else out / "docs"
@@ -291,7 +299,7 @@ def main() -> None:
             r["outside_steps_seconds_per_1000_pages"] = round(
                 1000 * r["wall"] / pages - sum(r["step_seconds_per_1000_pages"].values()), 3
             )
-        result.setdefault("runs", []).append({"name": name, "output": str(out), **r})
+        result.setdefault("runs", []).append({"name": name, "round": rnd, "output": str(out), **r})
         print(f"{name:<30}{r['wall']:>9.1f}{r['cpu']:>8.1f}{r['pages_per_s']:>10.1f}{r['mb_per_s']:>8.2f}{r['kept']:>8,}"
               f"{r['peak_rss_mb']:>13.0f}", flush=True)  # fmt: skip
     summarise(result, args.before is not None)
@@ -333,6 +341,19 @@ def summarise(result: dict, before: bool) -> None:
     result["cpu_ratios"] = {f"{n} vs datatrove": round(base["cpu"] / v["cpu"], 2) for n, v in t.items() if n != "datatrove FineWeb-style"}
     print("\nratios (wall, medians): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["ratios"].items()))
     print("ratios (CPU seconds, medians): " + ", ".join(f"{k} {v:.2f}x" for k, v in result["cpu_ratios"].items()))
+    rounds = {}  # round -> name -> CPU seconds: each round's ratio pairs runs made minutes apart
+    for r in result["runs"]:
+        rounds.setdefault(r["round"], {})[r["name"]] = r["cpu"]
+    paired = {}
+    for per in rounds.values():
+        if "datatrove FineWeb-style" in per:
+            for n, cpu in per.items():
+                if n != "datatrove FineWeb-style" and not n.endswith("trafilatura"):
+                    paired.setdefault(f"{n} vs datatrove", []).append(round(per["datatrove FineWeb-style"] / cpu, 2))
+    result["cpu_ratios_by_round"] = paired
+    if any(len(v) > 1 for v in paired.values()):
+        print("CPU ratio, round by round: " + "; ".join(f"{k} {', '.join(f'{x:.2f}x' for x in v)}"
+                                                          for k, v in paired.items()))
     if before:
         now, then = t["curate web.yaml"], t["curate web.yaml, before"]
         print(f"\n{'step (s per 1,000 pages, median)':<34}{'before':>9}{'now':>9}")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from curate.io import RunLayout, atomic_path, atomic_write_text
+from curate.io import RunLayout, atomic_path, atomic_write_text, read_parquet
 from curate.schema import STATS_SCHEMA
 
 PACKAGES = (
@@ -72,7 +72,7 @@ def start_run(layout: RunLayout, resolved: dict, argv: list[str]) -> dict:
 
 def merge_stats(layout: RunLayout) -> pa.Table:
     files = sorted((layout.work / "stats").glob("*/*.parquet"))
-    tables = [pq.read_table(f, schema=STATS_SCHEMA) for f in files]
+    tables = [read_parquet(f, schema=STATS_SCHEMA) for f in files]
     table = pa.concat_tables(tables) if tables else STATS_SCHEMA.empty_table()
     with atomic_path(layout.stats_path) as tmp:
         pq.write_table(table, tmp)

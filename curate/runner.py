@@ -107,11 +107,10 @@ def _slurm(executors, dry_run: bool) -> None:
 def check_inputs_read(layout) -> None:
     """Raise ShardError (one line, exit 1) when every input file failed: no document came from any, and each had an
     error (unreadable, or every row bad). A file that was only skipped (a WARC of images) has not failed."""
-    import pyarrow.parquet as pq
-
     from curate.errors import ShardError
+    from curate.io import read_parquet
 
-    rows = [r for r in pq.read_table(layout.stats_path).to_pylist() if r["position"] == 0]
+    rows = [r for r in read_parquet(layout.stats_path).to_pylist() if r["position"] == 0]
     files = sum(r["value"] for r in rows if r["metric"] == "files")
     records: dict[str, float] = {}
     errors: dict[str, dict[str, float]] = {}

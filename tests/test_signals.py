@@ -130,7 +130,8 @@ def test_repetition_ngrams_equal_datatrove_definitions(en_pages):
                 i += 1
         return repeated
 
-    for _, text in en_pages[:40]:
+    short = ["One two three.", "a b a b a b", "Nothing here repeats at all, not one word of it twice.", "x"]
+    for text in [text for _, text in en_pages[:40]] + short:  # short ones: nothing recurs past a few tokens
         words, got = split_tokens(text), repetition_signals(text)
         for n in (2, 3, 4):
             grams = get_n_grams(words, n)
@@ -238,3 +239,25 @@ def test_fineweb_signals_equal_datatrove_on_real_prose():
     assert _fineweb_drops(text, new_line_ratio=s["list_ratio"] * 0.99) == "list_ratio"
     assert _fineweb_drops(text, new_line_ratio=s["list_ratio"] * 1.01) is False
     assert s["lines"] > 100 and s["char_dup_ratio"] > 0  # every rule had something to count
+
+
+def test_c4_counts_the_tokens_of_the_text_it_keeps_as_a_split_of_that_text_would(web_pages):
+    """The FineWeb step after C4 reads the kept text's token count from C4 instead of splitting the page again: on
+    every sample page, in every language, that count is exactly the split's."""
+    from curate.signals.fineweb import fineweb_signals
+    from curate.signals.text import remember_token_count
+
+    checked = 0
+    for _, text, _ in web_pages:
+        for rules in (C4Rules(), C4Rules(terminal_punct=False, javascript=False, policy=False)):
+            result = rules.apply(text)
+            if result.page_rule is not None:
+                continue
+            kept = result.text
+            assert result.tokens == len(split_tokens(kept))
+            alone = fineweb_signals(kept)
+            remember_token_count(kept, result.tokens)
+            split_tokens("something else")  # the page's split is forgotten: the count must come from C4
+            assert fineweb_signals(kept) == alone
+            checked += 1
+    assert checked > 100

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from curate.signals.text import TERMINAL_MARKS, count_line_words, count_sentences
+from curate.signals.text import TERMINAL_MARKS, count_line_words, sentences_and_tokens
 
 CITATION_RE = re.compile(r"\[\d*]|\[edit]|\[citation needed]")
 # C4's terminal marks ('.', '?', '!', '"'; datatrove adds "'") plus those of other scripts (spaCy's sentencizer list)
@@ -54,6 +54,7 @@ class C4Lines:
     lines: int = 0  # lines in the input
     removed: dict[str, int] = field(default_factory=dict)  # rule -> lines it removed
     sentences: int = 0  # sentences in the kept lines
+    tokens: int = 0  # split_tokens tokens in the kept lines (those of `text`)
     page_rule: str | None = None  # "lorem_ipsum" | "curly_bracket": the page-level rule that fired, if any
 
     @property
@@ -115,5 +116,7 @@ class C4Rules:
         if self.policy and any(p in lower for p in POLICY_SUBSTRINGS):
             return "policy"
         out.kept.append(line)
-        out.sentences += count_sentences(line)
+        sentences, tokens = sentences_and_tokens(line)
+        out.sentences += sentences
+        out.tokens += tokens
         return None

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from curate.signals.text import TERMINAL_MARKS, split_tokens
+from curate.signals.text import TERMINAL_MARKS, count_tokens
 
 STOP_CHARS = tuple(sorted(TERMINAL_MARKS))  # datatrove's default (terminal marks of every script), and Tibetan's
 
@@ -29,7 +29,7 @@ def fineweb_signals(text: str, stop_chars: tuple[str, ...] = STOP_CHARS, short_l
             dup_chars += len(line)
         else:
             seen.add(line)
-    n_tokens = len(split_tokens(text))
+    n_tokens = count_tokens(text)
     return {
         "lines": len(lines),
         "line_punct_ratio": sum(line.endswith(stop_chars) for line in lines) / len(lines),

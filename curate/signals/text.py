@@ -219,6 +219,24 @@ def split_paragraphs(text: str) -> list[str]:
     return re.split(r"\n{2,}", text.strip())
 
 
+_TOKEN_COUNT: list = ["", 0]  # a text whose token count is known without its split (C4's kept lines), and the count
+
+
+def remember_token_count(text: str, n: int) -> None:
+    """Note that ``text`` has ``n`` tokens of :func:`split_tokens` (C4 counts them line by line as it keeps lines,
+    so the FineWeb step after it need not split the page again)."""
+    _TOKEN_COUNT[:] = [text, n]
+
+
+def count_tokens(text: str) -> int:
+    """``len(split_tokens(text))``, from the remembered split or count when it is the same text."""
+    if text is _LAST_TOKENS[0] or text == _LAST_TOKENS[0]:
+        return len(_LAST_TOKENS[1])
+    if text is _TOKEN_COUNT[0] or text == _TOKEN_COUNT[0]:
+        return _TOKEN_COUNT[1]
+    return len(_TOKEN_RE.findall(text))
+
+
 def count_sentences(text: str) -> int:
     """Sentences as spaCy's rule-based ``sentencizer`` counts them (what datatrove's C4 filter uses): a sentence
     ends at a token in a list of terminal marks (``.`` ``!`` ``?`` ``。`` ``।`` ...) once a token that is not
@@ -228,12 +246,19 @@ def count_sentences(text: str) -> int:
     >>> count_sentences('He said "Stop." Then he left... for good. 今日は晴れ。明日は雨。')
     4
     """
+    return sentences_and_tokens(text)[0]
+
+
+def sentences_and_tokens(text: str) -> tuple[int, int]:
+    """(:func:`count_sentences`, ``len(split_tokens(text))``) from one split. A token never spans a line break, so
+    the tokens of lines joined by newlines are the sum of each line's."""
     n = 0
     ended = True  # the first token starts a sentence
-    for token in split_tokens(text):
+    tokens = _TOKEN_RE.findall(text)  # split_tokens without its cache: C4 counts line by line, and the page's
+    for token in tokens:  # split, remembered for the Gopher steps before it, must stay remembered
         if token in TERMINAL_MARKS:
             ended = True
         elif ended and _PUNCT_TOKEN_RE.fullmatch(token) is None:
             n += 1
             ended = False
-    return n
+    return n, len(tokens)

@@ -28,6 +28,7 @@ from datatrove.pipeline.base import PipelineStep
 from pydantic import Field
 
 from curate import schema
+from curate.io import read_parquet
 from curate.registry import register
 from curate.signals.dedup import text_hash
 from curate.steps.base import GlobalStep, Params, Step
@@ -107,7 +108,7 @@ class _Index(PipelineStep):
         parts = []
         for f in files:
             tags = schema.reason_columns(pq.ParquetFile(f).schema_arrow.names)
-            table = pq.read_table(f, columns=["source", HASH, *tags], read_dictionary=["source"])
+            table = read_parquet(f, ["source", HASH, *tags], read_dictionary=["source"])
             source = table["source"].combine_chunks()
             if not isinstance(source, pa.DictionaryArray):  # an all-null column is not dictionary-encoded
                 source = source.dictionary_encode()
@@ -168,7 +169,7 @@ class ExactDedup(GlobalStep):
 
     def _load(self) -> None:
         """The decisions for this task's shard (the same instance may serve several ranks in turn)."""
-        table = pq.read_table(self._drops_path(), filters=[("shard", "=", self.rank)])
+        table = read_parquet(self._drops_path(), equal=("shard", self.rank))
         self._drops_rank = self.rank
         self._drops = {
             r: (d, c) for r, d, c in zip(table["row"].to_pylist(), table["duplicate_of"].to_pylist(),

@@ -23,6 +23,7 @@ from pydantic import Field
 
 from curate.registry import register
 from curate.signals.c4 import C4Rules
+from curate.signals.text import remember_token_count
 from curate.steps.base import LangScopedParams, Step
 from curate.steps.filters._per_lang import PerLangParams, PerLangStep
 
@@ -105,4 +106,5 @@ class C4Quality(PerLangStep, Step):
             return "c4_too_few_sentences"
         if p.filter_lines:
             doc.text = result.text
+            remember_token_count(doc.text, result.tokens)  # FineWeb's list ratio needs it next
         return None

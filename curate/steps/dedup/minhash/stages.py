@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
 from curate import schema
-from curate.io import atomic_path
+from curate.io import atomic_path, read_parquet
 from curate.plan import bucket_bytes, cluster_bytes
 from curate.signals.minhash import MinHasher, estimate_jaccard
 from curate.steps.base import Step, write_stats
@@ -194,7 +194,7 @@ class Clusters(_GlobalStage):
         parts = []
         for i, r in enumerate(ranks):
             if lo[i + 1] > lo[i]:
-                ids = pq.read_table(Path(self.segment_dir) / f"{r:05d}.parquet", columns=["id"])["id"]
+                ids = read_parquet(Path(self.segment_dir) / f"{r:05d}.parquet", ["id"])["id"]
                 parts.append(ids.take(pa.array(index[lo[i] : lo[i + 1]] - offsets[i])).combine_chunks())
         return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
 

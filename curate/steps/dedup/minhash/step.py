@@ -40,9 +40,9 @@ from typing import ClassVar, Literal
 
 import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
 from pydantic import Field, model_validator
 
+from curate.io import read_parquet
 from curate.registry import register
 from curate.steps.base import GlobalStep, Params
 from curate.steps.dedup.minhash.files import SigFiles
@@ -114,7 +114,7 @@ class MinhashDedup(GlobalStep):
 
     def _load(self) -> None:
         """This rank's clustered rows (sorted), with cluster id, size, duplicate_of, similarity."""
-        table = pq.read_table(self._files().clusters_path, filters=[("shard", "=", self.rank)])
+        table = read_parquet(self._files().clusters_path, equal=("shard", self.rank))
         self._loaded_rank = self.rank
         self._rows = table["row"].to_numpy()
         self._table = table
