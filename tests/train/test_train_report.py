@@ -285,12 +285,25 @@ def test_study_controls_verdict_sees_when_shuffling_hurts_and_random_drop_shows_
     assert order == sorted(order)
     assert "Tiny proxies are known to overrate aggressive filters" in text
     assert "a direction to check at scale, not a verdict" in text
-    # a null primary comparison states the effect it rules out: the MDE of its set
+    # a null primary comparison states the effect it rules out: the MDE of its set (its pairs spread as the floor's)
     assert (f"**filtered** raises books loss by 0.0010 ± 0.0199 nats (0.0003 bits per byte) against **raw**: not "
             f"resolved (Holm p = {effects[('filtered', 'books')]['p_holm']:.2g}). An effect of "
-            f"{noise['books']['mde']:.4f} nats (the MDE) or more would have been detected") in text
+            f"{noise['books']['mde']:.4f} nats or more would have been detected with 80% power: this null rules out "
+            "effects that large (its 95% interval: [-0.0189, +0.0209]).") in text
     png = (tmp_path / "study" / "primary_effects.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and "](primary_effects.png)" in text
+
+
+def test_a_null_whose_pairs_spread_more_than_the_floor_rules_out_only_what_its_own_spread_allows(tmp_path):
+    arms = study_arms()
+    arms[1]["delta"]["books"] = (0.001, [3 * x for x in JITTER["books"]])  # three times the control's spread
+    effects, noise, text, _ = _report(write_study(tmp_path / "wide", arms=arms))
+    own = np.std(3 * np.array(JITTER["books"]), ddof=1)
+    bound = st.mde(6, 1) * own  # alpha 0.15 over 3 comparisons: 0.05 each, as the set's MDE
+    assert bound == pytest.approx(3 * noise["books"]["mde"], rel=1e-6)
+    assert (f"Its own pairs spread by {own:.4f} nats (sd), more than the set's floor "
+            f"({noise['books']['sd_paired']:.4f}), so its own spread sets what it can rule out. An effect of "
+            f"{bound:.4f} nats or more would have been detected with 80% power") in text
 
 
 def test_study_that_cannot_see_says_so_in_one_line(tmp_path):

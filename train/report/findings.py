@@ -7,6 +7,8 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from train.report import stats as st
+
 CAVEAT = ("Tiny proxies are known to overrate aggressive filters: filtering gains shrink as models grow (A Bitter "
           "Lesson for Data Filtering; BETR), and a ranking made on a small model holds for about 80% of pairs at 1B "
           "(DataDecide). A resolved effect here is a direction to check at scale, not a verdict.")
@@ -80,15 +82,33 @@ def controls(verdict: dict) -> str:
     return "## Controls\n\n" + ("\n".join(lines) + "\n\n" if lines else "") + last
 
 
-def _sentence(e: dict, noise: dict) -> str:
+def _sentence(e: dict, noise: dict, alpha: float) -> str:
     verb = "lowers" if e["effect"] < 0 else "raises"
     bpb = f" ({abs(e['effect_bpb']):.4f} bits per byte)" if np.isfinite(e["effect_bpb"]) else ""
     head = (f"- **{e['arm']}** {verb} {_set(e['set'])} loss by {abs(e['effect']):.4f} ± {e['half']:.4f} nats{bpb} "
             f"against **{e['reference']}**")
     if e["holm_significant"]:
         return head + f": resolved (Holm p = {_p(e['p_holm'])})."
-    return (head + f": not resolved (Holm p = {_p(e['p_holm'])}). An effect of {noise['mde']:.4f} nats (the MDE) "
-            "or more would have been detected with 80% power: this null rules out effects that large.")
+    ruled_out, own = null_bound(e, noise, alpha)
+    spread = ""
+    if np.isfinite(own) and own > noise["sd_paired"] * (1 + 1e-9):  # its pairs spread more than the floor
+        spread = (f" Its own pairs spread by {own:.4f} nats (sd), more than the set's floor ({noise['sd_paired']:.4f}), "
+                  "so its own spread sets what it can rule out.")
+    lo, hi = e["effect"] - e["half"], e["effect"] + e["half"]
+    return (head + f": not resolved (Holm p = {_p(e['p_holm'])}).{spread} An effect of {ruled_out:.4f} nats or more "
+            f"would have been detected with 80% power: this null rules out effects that large (its 95% interval: "
+            f"[{lo:+.4f}, {hi:+.4f}]).")
+
+
+def null_bound(e: dict, noise: dict, alpha: float = 0.05) -> tuple[float, float]:
+    """(the smallest effect a null comparison would have detected with 80% power, the sd of its own paired
+    differences): the set's MDE, or the same power computation on the comparison's own sd where that is larger
+    (a comparison whose pairs spread more than the negative control's cannot rule out as much)."""
+    n = int(e["pairs"])
+    own = float(e["half"] * np.sqrt(n) / st.stats.t.ppf(0.975, n - 1)) if n >= 2 else float("nan")
+    if not np.isfinite(own) or own <= noise["sd_paired"] * (1 + 1e-9) or not np.isfinite(noise["mde"]):
+        return float(noise["mde"]), own
+    return float(st.mde(n, int(noise["comparisons"]), alpha) * own), own
 
 
 def primary(effects: list[dict], noise: list[dict], alpha: float) -> str:
@@ -107,7 +127,7 @@ def primary(effects: list[dict], noise: list[dict], alpha: float) -> str:
     return (f"## Primary comparisons\n\nThe {len(first)} comparison(s) the sweep YAML pre-registered (`primary`), "
             f"Holm's step-down correction over these only, family-wise alpha {alpha:g}. Effect: arm minus reference, "
             "seed by seed (negative: the arm lowers the loss), with its 95% paired t interval.\n\n"
-            + "\n".join(lines) + "\n\n" + "\n".join(_sentence(e, floor[e["set"]]) for e in first)
+            + "\n".join(lines) + "\n\n" + "\n".join(_sentence(e, floor[e["set"]], alpha) for e in first)
             + "\n\n" + CAVEAT)
 
 
