@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -107,3 +108,54 @@ def test_a_value_pyarrow_refuses_is_refused_by_the_writer_too(tmp_path, column, 
         pa.Table.from_pylist([{"v": value}], schema=schema)
     with pytest.raises(pa.ArrowException), ParquetShardWriter(tmp_path / "x.parquet", schema) as w:
         w.write({"v": value})
+
+
+def segment_rows() -> list[dict]:
+    """Rows as a segment shard of a real run holds them: a zoned timestamp, an integer and a string with nulls."""
+    import datetime as dt
+
+    when = [dt.datetime(2024, 5, 1, 12, 30, 5, 123000, tzinfo=dt.UTC), None, dt.datetime(1969, 12, 31, tzinfo=dt.UTC)]
+    return [{"id": "abc"[i % 3], "shard": [0, 1, None][i % 3], "warc_date": when[i % 3],
+             "source": ["web", None, "code"][i % 3]} for i in range(9)]
+
+
+def test_arrow_helpers_read_what_pyarrow_reads_without_importing_pandas(tmp_path):
+    """read_parquet, filled_ints, valid_mask, numpy_array and the segment reader's table_rows give what
+    pq.read_table, fill_null, is_valid, pa.array and to_pylist give, in a process where pandas never loads."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from curate.io import read_parquet
+
+    rows = segment_rows()
+    types = {"shard": pa.int32(), "warc_date": pa.timestamp("ms", tz="UTC")}
+    table = pa.Table.from_pylist(rows, schema=pa.schema([(k, types.get(k, pa.string())) for k in rows[0]]))
+    path = tmp_path / "t.parquet"
+    pq.write_table(table, path, row_group_size=4)  # three row groups
+    code = textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        import numpy as np, pyarrow as pa, pyarrow.parquet as pq
+        from curate.io import filled_ints, numpy_array, read_parquet, valid_mask
+        from curate.steps.internal.steps import table_rows
+        from test_io import segment_rows
+        rows, path = segment_rows(), {str(path)!r}
+        got = read_parquet(path)
+        assert got.column("id").to_pylist() == [r["id"] for r in rows] and got.column("shard").null_count == 3
+        assert read_parquet(path, equal=("shard", 1)).column("id").to_pylist() == ["b"] * 3
+        pf = pq.ParquetFile(path)
+        got_rows = [r for g in range(pf.num_row_groups) for r in table_rows(pf.read_row_group(g))]
+        assert got_rows == rows and [list(r) for r in got_rows] == [list(r) for r in rows]
+        shard = got.column("shard")
+        assert filled_ints(shard, -1).tolist() == [0, 1, -1] * 3
+        assert filled_ints(shard.chunk(0).slice(2), 7).tolist() == [7, 0, 1, 7, 0, 1, 7]
+        assert valid_mask(got.column("source")).tolist() == [True, False, True] * 3
+        assert numpy_array(np.array([True, False, True]), pa.bool_()).to_pylist() == [True, False, True]
+        print("ok", "pandas" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", "False"]
+    assert read_parquet(path).equals(pq.read_table(path))
+    assert table.to_pylist() == rows  # pyarrow's own conversion of the zoned column: the same instants

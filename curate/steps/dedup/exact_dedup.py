@@ -28,7 +28,7 @@ from datatrove.pipeline.base import PipelineStep
 from pydantic import Field
 
 from curate import schema
-from curate.io import read_parquet
+from curate.io import filled_ints, read_parquet, valid_mask
 from curate.registry import register
 from curate.signals.dedup import text_hash
 from curate.steps.base import GlobalStep, Params, Step
@@ -60,7 +60,7 @@ def _tagged(table: pa.Table, columns: list[str]) -> np.ndarray:
     """(rows,) True where an earlier step in tag mode tagged the document for removal (a ``*__reason`` is set)."""
     out = np.zeros(table.num_rows, bool)
     for name in columns:
-        out |= table[name].is_valid().to_numpy(zero_copy_only=False)
+        out |= valid_mask(table[name])
     return out
 
 
@@ -113,9 +113,9 @@ class _Index(PipelineStep):
             if not isinstance(source, pa.DictionaryArray):  # an all-null column is not dictionary-encoded
                 source = source.dictionary_encode()
             ranks = np.array([rank_of.get(v, len(rank_of)) for v in source.dictionary.to_pylist()] + [len(rank_of)])
-            codes = source.indices.fill_null(len(source.dictionary)).to_numpy(zero_copy_only=False)
+            codes = filled_ints(source.indices, len(source.dictionary))
             n = table.num_rows
-            hashes = table[HASH].to_numpy().astype(np.int64, copy=False)
+            hashes = filled_ints(table[HASH])
             parts.append((hashes, np.full(n, int(f.stem), np.int32), np.arange(n, dtype=np.int32),
                           ranks[codes].astype(np.int8), _tagged(table, tags)))  # fmt: skip
             del table, source

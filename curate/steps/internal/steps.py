@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
@@ -39,6 +41,27 @@ class QuietLogs(PipelineStep):
         return data
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
+
+
+def table_rows(table: pa.Table) -> list[dict]:
+    """``table.to_pylist()``, except that UTC timestamp columns (warc_date) become ``datetime`` objects here:
+    pyarrow converts a zoned timestamp through pandas, whose import costs 0.24 s of a web.yaml run that needs it for
+    nothing else. The same instants, in ``datetime.timezone.utc``."""
+    zoned = [f.name for f in table.schema if pa.types.is_timestamp(f.type) and f.type.tz in ("UTC", "+00:00")
+             and f.type.unit in _UNITS]
+    if not zoned:
+        return table.to_pylist()
+    rows = table.drop_columns(zoned).to_pylist()
+    for name in zoned:
+        unit = _UNITS[table.schema.field(name).type.unit]
+        for rec, v in zip(rows, table[name].cast(pa.int64()).to_pylist()):
+            rec[name] = None if v is None else _EPOCH + timedelta(**{unit: v})
+    names = table.column_names
+    return [{k: rec[k] for k in names} for rec in rows]  # the columns in the file's order, as to_pylist gives them
+
+
 class SegmentReader(PipelineStep):
     """Reads the intermediate shard of the same rank written by the previous segment."""
 
@@ -55,7 +78,7 @@ class SegmentReader(PipelineStep):
         pf = pq.ParquetFile(path)
         row = 0
         for g in range(pf.num_row_groups):
-            for rec in pf.read_row_group(g).to_pylist():
+            for rec in table_rows(pf.read_row_group(g)):
                 doc_id, text = rec.pop("id"), rec.pop("text")
                 meta = {k: v for k, v in rec.items() if v is not None}
                 meta["_row"] = (rank, row)

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from datatrove.pipeline.base import PipelineStep
 
 from curate import schema
-from curate.io import atomic_path, read_parquet
+from curate.io import atomic_path, numpy_array, read_parquet
 from curate.plan import bucket_bytes, cluster_bytes
 from curate.signals.minhash import MinHasher, estimate_jaccard
 from curate.steps.base import Step, write_stats
@@ -195,7 +195,8 @@ class Clusters(_GlobalStage):
         for i, r in enumerate(ranks):
             if lo[i + 1] > lo[i]:
                 ids = read_parquet(Path(self.segment_dir) / f"{r:05d}.parquet", ["id"])["id"]
-                parts.append(ids.take(pa.array(index[lo[i] : lo[i + 1]] - offsets[i])).combine_chunks())
+                rows = numpy_array((index[lo[i] : lo[i + 1]] - offsets[i]).astype(np.int64), pa.int64())
+                parts.append(ids.take(rows).combine_chunks())
         return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
 
     def _table(self, nodes, clustered, keep, size, sim, ranks, offsets) -> pa.Table:
@@ -204,17 +205,20 @@ class Clusters(_GlobalStage):
 
         glob, keeper_glob = nodes[clustered], nodes[keep[clustered]]
         kept_ids, where = np.unique(keeper_glob, return_inverse=True)
-        cluster = self._ids(kept_ids, ranks, offsets).take(pa.array(where))
+        cluster = self._ids(kept_ids, ranks, offsets).take(numpy_array(np.asarray(where, np.int64), pa.int64()))
         is_keeper = keeper_glob == glob
         shard = np.searchsorted(offsets, glob, side="right") - 1
         return pa.table(
             {
-                "shard": pa.array(np.asarray(ranks, np.int32)[shard] if len(ranks) else shard, pa.int32()),
-                "row": pa.array(glob - offsets[shard], pa.int64()),
+                # numpy_array, not pa.array: pyarrow imports pandas for the latter
+                "shard": numpy_array((np.asarray(ranks, np.int32)[shard] if len(ranks) else shard).astype(np.int32),
+                                     pa.int32()),
+                "row": numpy_array((glob - offsets[shard]).astype(np.int64), pa.int64()),
                 "cluster": cluster,
-                "size": pa.array(size[clustered], pa.int32()),
-                "duplicate_of": pc.if_else(pa.array(is_keeper), pa.nulls(len(glob), pa.string()), cluster),
-                "similarity": pa.array(sim, pa.float32(), mask=is_keeper),
+                "size": numpy_array(np.asarray(size[clustered], np.int32), pa.int32()),
+                "duplicate_of": pc.if_else(numpy_array(is_keeper, pa.bool_()), pa.nulls(len(glob), pa.string()),
+                                           cluster),
+                "similarity": numpy_array(np.asarray(sim, np.float32), pa.float32(), mask=is_keeper),
             },
             schema=CLUSTERS_SCHEMA,
         )

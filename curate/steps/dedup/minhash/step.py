@@ -42,7 +42,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import Field, model_validator
 
-from curate.io import read_parquet
+from curate.io import filled_ints, read_parquet
 from curate.registry import register
 from curate.steps.base import GlobalStep, Params
 from curate.steps.dedup.minhash.files import SigFiles
@@ -116,7 +116,7 @@ class MinhashDedup(GlobalStep):
         """This rank's clustered rows (sorted), with cluster id, size, duplicate_of, similarity."""
         table = read_parquet(self._files().clusters_path, equal=("shard", self.rank))
         self._loaded_rank = self.rank
-        self._rows = table["row"].to_numpy()
+        self._rows = filled_ints(table["row"])  # ChunkedArray.to_numpy would import pandas
         self._table = table
 
     def apply(self, doc):
