@@ -197,7 +197,7 @@ class Clusters(_GlobalStage):
                 ids = read_parquet(Path(self.segment_dir) / f"{r:05d}.parquet", ["id"])["id"]
                 rows = numpy_array((index[lo[i] : lo[i + 1]] - offsets[i]).astype(np.int64), pa.int64())
                 parts.append(ids.take(rows).combine_chunks())
-        return pa.concat_arrays(parts) if parts else pa.array([], pa.string())
+        return pa.concat_arrays(parts) if parts else pa.nulls(0, pa.string())  # pa.array imports pandas
 
     def _table(self, nodes, clustered, keep, size, sim, ranks, offsets) -> pa.Table:
         """One row per clustered document: its shard and row, cluster (kept id), size, duplicate_of, similarity."""
