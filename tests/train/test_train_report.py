@@ -297,7 +297,7 @@ def test_study_controls_verdict_sees_when_shuffling_hurts_and_random_drop_shows_
 def test_a_null_whose_pairs_spread_more_than_the_floor_rules_out_only_what_its_own_spread_allows(tmp_path):
     arms = study_arms()
     arms[1]["delta"]["books"] = (0.001, [3 * x for x in JITTER["books"]])  # three times the control's spread
-    effects, noise, text, _ = _report(write_study(tmp_path / "wide", arms=arms))
+    _, noise, text, _ = _report(write_study(tmp_path / "wide", arms=arms))
     own = np.std(3 * np.array(JITTER["books"]), ddof=1)
     bound = st.mde(6, 1) * own  # alpha 0.15 over 3 comparisons: 0.05 each, as the set's MDE
     assert bound == pytest.approx(3 * noise["books"]["mde"], rel=1e-6)

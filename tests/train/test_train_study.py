@@ -85,14 +85,19 @@ def test_a_fixed_pool_is_the_same_pieces_at_every_seed_and_arms_filter_within_it
     assert sorted(runs_of(first)) == sorted(int(i.split("-")[1]) + 1 for i in members[1])  # read whole, once each
     assert runs_of(first) != runs_of(Stream([tokens], pooled[2], seed=2).epoch(0))  # in each seed's own order
     odd = {f"doc-{i}": 1 for i in range(1, 200, 2)}  # an arm's filter keeps the odd documents
-    arm = {i for i, t in zip(*(lambda sel: (sel.ids, sel.times))(select(index, odd, seed=2, pool_tokens=500))) if t}
+    kept = select(index, odd, seed=2, pool_tokens=500)
+    arm = {i for i, t in zip(kept.ids, kept.times) if t}
     assert arm == {i for i in members[1] if int(i.split("-")[1]) % 2}  # the pool's odd documents, none from outside
     whole = select(index, every, seed=1, pool_tokens=10**9)
     assert whole.tokens == select(index, every, seed=1).tokens  # a pool larger than the source is all of it
+    shuffled = select(index, every, seed=1, alt_index=index, shuffle_fraction=0.5, pool_tokens=500)
+    own = {i for i, t in zip(shuffled.ids[:200], shuffled.times[:200]) if t}
+    copies = {i for i, t in zip(shuffled.ids[200:], shuffled.times[200:]) if t}
+    assert own | copies == members[1] and not own & copies and own and copies  # a pool page, itself or its copy
 
 
 def test_a_random_drop_drawn_once_is_the_same_set_at_every_seed_and_one_per_seed_is_not():
-    tokens, index = synthetic({f"doc-{i}": 20 for i in range(300)})
+    _, index = synthetic({f"doc-{i}": 20 for i in range(300)})
     every = {f"doc-{i}": 1 for i in range(300)}
 
     def dropped(seed, per_seed):
