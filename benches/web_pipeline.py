@@ -256,11 +256,8 @@ def main() -> None:
     ap.add_argument("--no-quality", action="store_true", help="throughput only")
     ap.add_argument("--before", default=None, help="a checkout of the baseline commit: its web.yaml run side by side")
     ap.add_argument("--repeats", type=int, default=1, help="runs of web.yaml (and --before), order alternating")
-    ap.add_argument("--baseline-repeats", type=int, default=None,
-                    help="runs of the datatrove baseline, one per round (default: --repeats)")
     ap.add_argument("--no-trafilatura", action="store_true", help="skip web.yaml with extractor=trafilatura")
     args = ap.parse_args()
-    args.baseline_repeats = args.repeats if args.baseline_repeats is None else max(1, args.baseline_repeats)
     warc, work = Path(args.warc), Path(args.work)
     if not warc.exists():
         subprocess.run([sys.executable, "samples/build_web_sample.py", "--pages", str(args.pages), "--out", str(warc)],
@@ -279,10 +276,9 @@ def main() -> None:
             out = work / f"{'before' if name.endswith('before') else 'ours'}-{r}"
             code = OURS.format(root=str(checkouts[name]), warc=str(warc), out=str(out), extra=[])
             runs.append((name, out, code, checkouts[name], r))
-        if r < args.baseline_repeats:  # the baseline's own time moves by a quarter from run to run: repeat it too
-            base = work / f"baseline-{r}"
-            runs.append(("datatrove FineWeb-style", base / "out", BASELINE.format(
-                folder=str(warc.parent), name=warc.name, out=str(base / "out"), logs=str(base / "logs")), ROOT, r))
+        base = work / f"baseline-{r}"  # the baseline's own time moves by a quarter from run to run: repeat it too
+        runs.append(("datatrove FineWeb-style", base / "out", BASELINE.format(
+            folder=str(warc.parent), name=warc.name, out=str(base / "out"), logs=str(base / "logs")), ROOT, r))
     if not args.no_trafilatura:
         out = work / "ours-traf"
         runs.append(("curate web.yaml, trafilatura", out, OURS.format(root=str(ROOT), warc=str(warc), out=str(out),

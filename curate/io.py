@@ -184,7 +184,6 @@ def read_parquet(path: Path | str, columns: list[str] | None = None, *, schema: 
     return table
 
 
-
 def filled_ints(array: pa.Array | pa.ChunkedArray, fill: int = 0) -> np.ndarray:
     """An integer Arrow array's values as int64, nulls replaced by ``fill``, read straight from its buffers:
     ``fill_null`` with a Python int and ``to_numpy`` of a chunked array or one with nulls import pandas (0.24 s of a
@@ -212,6 +211,26 @@ def valid_mask(array: pa.Array | pa.ChunkedArray) -> np.ndarray:
     if validity is None:  # the null type: no bitmap, every entry null
         return np.zeros(n, bool)
     return np.unpackbits(np.frombuffer(validity, dtype=np.uint8), bitorder="little", count=off + n)[off:].astype(bool)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_UNITS = {"s": "seconds", "ms": "milliseconds", "us": "microseconds"}
+
+
+def table_rows(table: pa.Table) -> list[dict]:
+    """``table.to_pylist()``, except that UTC timestamp columns (warc_date) become ``datetime`` objects here, from
+    their integers: pyarrow converts a zoned timestamp through pandas. The same instants, in ``datetime.UTC``."""
+    zoned = {f.name: _UNITS[f.type.unit] for f in table.schema
+             if pa.types.is_timestamp(f.type) and f.type.tz in ("UTC", "+00:00") and f.type.unit in _UNITS}
+    for name in zoned:  # replaced in place, so every row keeps the file's column order
+        i = table.schema.get_field_index(name)
+        table = table.set_column(i, name, table.column(i).cast(pa.int64()))
+    rows = table.to_pylist()
+    for name, unit in zoned.items():
+        for rec in rows:
+            if rec[name] is not None:
+                rec[name] = _EPOCH + timedelta(**{unit: rec[name]})
+    return rows
 
 
 def partial(path: Path) -> Path:

@@ -137,8 +137,7 @@ def test_arrow_helpers_read_what_pyarrow_reads_without_importing_pandas(tmp_path
         import sys
         sys.path.insert(0, {str(Path(__file__).parent)!r})
         import numpy as np, pyarrow as pa, pyarrow.parquet as pq
-        from curate.io import filled_ints, numpy_array, read_parquet, valid_mask
-        from curate.steps.internal.steps import table_rows
+        from curate.io import filled_ints, numpy_array, read_parquet, table_rows, valid_mask
         from test_io import segment_rows
         rows, path = segment_rows(), {str(path)!r}
         got = read_parquet(path)

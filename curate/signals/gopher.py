@@ -141,22 +141,16 @@ def repetition_signals(text: str, top_ns=(2, 3, 4), dup_ns=(5, 6, 7, 8, 9, 10)) 
     ids = _token_ids(tokens)
     base = h = _mix(ids)
     repeats = np.bincount(ids)[ids] > 1 if len(ids) else np.zeros(0, bool)  # repeats[i]: the n-gram at i recurs
-    longest = max(span.values(), default=1)
-    for m in range(2, longest + 1):
+    for m in range(2, max(span.values(), default=1) + 1):
         h = h[:-1] * _MUL + base[m - 1 :]  # h[i]: hash of tokens[i : i + m]
         # an m-gram recurs only where both its (m-1)-grams recur: only those positions need counting
         where = np.flatnonzero(repeats[:-1] & repeats[1:])
-        if not len(where):  # nothing recurs at m, so nothing longer does: what the counting below would give
-            for k in range(m, longest + 1):
-                if k in top_at:  # no n-gram recurs: the first one, once
-                    out[f"top_{top_at[k]}gram_char_frac"] = (
-                        int(ends[k] - ends[0] + (k - 1) * space) if len(ends) > k else 0) / size
-                if k in dup_at:
-                    out[f"dup_{dup_at[k]}gram_char_frac"] = 0.0
-            break
-        _, first, inverse, counts = np.unique(h[where], return_index=True, return_inverse=True, return_counts=True)
         repeats = np.zeros(len(h), bool)
-        repeats[where] = counts[inverse] > 1
+        if len(where):
+            _, first, inverse, counts = np.unique(h[where], return_index=True, return_inverse=True, return_counts=True)
+            repeats[where] = counts[inverse] > 1
+        else:  # nothing recurs at this length or any longer one: no sort to make
+            first = inverse = counts = where
         if m in top_at:
             out[f"top_{top_at[m]}gram_char_frac"] = _top_ngram_chars(where, first, counts, ends, m, space) / size
         if m in dup_at:

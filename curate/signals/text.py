@@ -119,7 +119,13 @@ SPACELESS_PUNCTUATION = frozenset(
 )
 
 
-_LAST_TOKENS: list = ["", []]  # the last text split_tokens split, and its tokens
+# The last page split or counted: its text, its tokens (None when only the count is known: C4's kept lines) and
+# how many there are. Gopher's two steps split the same page, FineWeb counts the page C4 left.
+_PAGE: list = ["", None, 0]
+
+
+def _is_page(text: str) -> bool:
+    return text is _PAGE[0] or text == _PAGE[0]
 
 
 def split_tokens(text: str) -> list[str]:
@@ -131,9 +137,10 @@ def split_tokens(text: str) -> list[str]:
     The last text's tokens are remembered (a new list is returned each time): the Gopher repetition and quality
     steps split the same page one after the other, and the split is most of their cost.
     """
-    if text is not _LAST_TOKENS[0] and text != _LAST_TOKENS[0]:
-        _LAST_TOKENS[:] = [text, _TOKEN_RE.findall(text)]
-    return list(_LAST_TOKENS[1])
+    if _PAGE[1] is None or not _is_page(text):
+        tokens = _TOKEN_RE.findall(text)
+        _PAGE[:] = [text, tokens, len(tokens)]
+    return list(_PAGE[1])
 
 
 def split_words(text: str) -> list[str]:
@@ -219,22 +226,15 @@ def split_paragraphs(text: str) -> list[str]:
     return re.split(r"\n{2,}", text.strip())
 
 
-_TOKEN_COUNT: list = ["", 0]  # a text whose token count is known without its split (C4's kept lines), and the count
-
-
 def remember_token_count(text: str, n: int) -> None:
     """Note that ``text`` has ``n`` tokens of :func:`split_tokens` (C4 counts them line by line as it keeps lines,
     so the FineWeb step after it need not split the page again)."""
-    _TOKEN_COUNT[:] = [text, n]
+    _PAGE[:] = [text, None, n]
 
 
 def count_tokens(text: str) -> int:
-    """``len(split_tokens(text))``, from the remembered split or count when it is the same text."""
-    if text is _LAST_TOKENS[0] or text == _LAST_TOKENS[0]:
-        return len(_LAST_TOKENS[1])
-    if text is _TOKEN_COUNT[0] or text == _TOKEN_COUNT[0]:
-        return _TOKEN_COUNT[1]
-    return len(_TOKEN_RE.findall(text))
+    """``len(split_tokens(text))``, from the remembered page when it is the same text."""
+    return _PAGE[2] if _is_page(text) else len(_TOKEN_RE.findall(text))
 
 
 def count_sentences(text: str) -> int:
@@ -254,8 +254,9 @@ def sentences_and_tokens(text: str) -> tuple[int, int]:
     the tokens of lines joined by newlines are the sum of each line's."""
     n = 0
     ended = True  # the first token starts a sentence
-    tokens = _TOKEN_RE.findall(text)  # split_tokens without its cache: C4 counts line by line, and the page's
-    for token in tokens:  # split, remembered for the Gopher steps before it, must stay remembered
+    # split_tokens without its memory: C4 calls this line by line, which would evict the page split by Gopher
+    tokens = _TOKEN_RE.findall(text)
+    for token in tokens:
         if token in TERMINAL_MARKS:
             ended = True
         elif ended and _PUNCT_TOKEN_RE.fullmatch(token) is None:

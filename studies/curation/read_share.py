@@ -24,7 +24,7 @@ import yaml
 from train.config import TrainConfig, parse
 from train.data import prepare
 from train.data.sampler import LANES
-from train.data.stream import Stream, mix
+from train.data.stream import Stream
 
 
 def english_share(run: Path, lang: dict[str, str]) -> float:
@@ -35,19 +35,16 @@ def english_share(run: Path, lang: dict[str, str]) -> float:
     stream = Stream([np.zeros(1, np.uint16)], sel, seed, LANES)
     block = cfg.model.block_size
     per_lane = int(cfg.tokens * prepared.weights[i] / sum(prepared.weights)) // block // len(stream.lanes) * block
-    read = np.flatnonzero(sel.times)
-    piece = np.repeat(read, sel.times[read])  # stream entry -> row of the selection
     english = total = 0
-    for members in stream.lanes:
-        order = members[np.argsort(mix(stream.keys[members], seed, 0), kind="stable")]
+    for lane in range(len(stream.lanes)):
         got = 0
-        for k in order:
+        for k in stream.lane_order(lane, 0):
             take = min(int(stream.lengths[k]), per_lane - got)
             if take <= 0:
                 break
             got += take
             total += take
-            english += take * (lang.get(sel.ids[piece[k]]) == "en")
+            english += take * (lang.get(sel.ids[stream.pieces[k]]) == "en")
     return english / total
 
 

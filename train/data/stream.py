@@ -101,6 +101,7 @@ class Stream:
         for c in range(1, int(copies.max(initial=1))):  # a repeat_by copy takes its own place in the order
             keys[copy == c] = mix(keys[copy == c], c)
         self.files, self.seed, self.keys = files, seed, keys
+        self.pieces = piece  # each read's row of the Selection
         self.offsets, self.lengths = selection.offsets[piece], selection.lengths[piece]
         self.which = selection.files[piece]
         self.epoch_tokens = int(self.lengths.sum())
@@ -110,13 +111,16 @@ class Stream:
         self.lane_tokens = [int(self.lengths[m].sum()) for m in self.lanes]
         self._epochs: dict[tuple[int, int], np.ndarray] = {}
 
+    def lane_order(self, lane: int, e: int) -> np.ndarray:
+        """The entries of one lane (indices into this stream's reads) in this seed and epoch's order."""
+        members = self.lanes[lane]
+        return members[np.argsort(mix(self.keys[members], self.seed, e), kind="stable")]
+
     def _lane_epoch(self, lane: int, e: int) -> np.ndarray:
         """The tokens of epoch e of one lane: its pieces in this seed and epoch's order."""
         if (lane, e) not in self._epochs:
-            members = self.lanes[lane]
-            order = members[np.argsort(mix(self.keys[members], self.seed, e), kind="stable")]
             self._epochs = {k: v for k, v in self._epochs.items() if k[0] != lane or k[1] >= e - 1}
-            self._epochs[(lane, e)] = self._concat(order)
+            self._epochs[(lane, e)] = self._concat(self.lane_order(lane, e))
         return self._epochs[(lane, e)]
 
     def _concat(self, order: np.ndarray) -> np.ndarray:

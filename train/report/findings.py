@@ -90,24 +90,24 @@ def _sentence(e: dict, noise: dict, alpha: float) -> str:
     if e["holm_significant"]:
         return head + f": resolved (Holm p = {_p(e['p_holm'])})."
     ruled_out, own = null_bound(e, noise, alpha)
-    spread = ""
-    if np.isfinite(own) and own > noise["sd_paired"] * (1 + 1e-9):  # its pairs spread more than the floor
-        spread = (f" Its own pairs spread by {own:.4f} nats (sd), more than the set's floor ({noise['sd_paired']:.4f}), "
-                  "so its own spread sets what it can rule out.")
+    spread = "" if own is None else (
+        f" Its own pairs spread by {own:.4f} nats (sd), more than the set's floor ({noise['sd_paired']:.4f}), so its "
+        "own spread sets what it can rule out.")
     lo, hi = e["effect"] - e["half"], e["effect"] + e["half"]
     return (head + f": not resolved (Holm p = {_p(e['p_holm'])}).{spread} An effect of {ruled_out:.4f} nats or more "
             f"would have been detected with 80% power: this null rules out effects that large (its 95% interval: "
             f"[{lo:+.4f}, {hi:+.4f}]).")
 
 
-def null_bound(e: dict, noise: dict, alpha: float = 0.05) -> tuple[float, float]:
-    """(the smallest effect a null comparison would have detected with 80% power, the sd of its own paired
-    differences): the set's MDE, or the same power computation on the comparison's own sd where that is larger
-    (a comparison whose pairs spread more than the negative control's cannot rule out as much)."""
+def null_bound(e: dict, noise: dict, alpha: float = 0.05) -> tuple[float, float | None]:
+    """(the smallest effect a null comparison would have detected with 80% power, its own paired sd where that is
+    larger than the set's floor, else None): the set's MDE, or the same power computation on the comparison's own
+    sd (a comparison whose pairs spread more than the negative control's cannot rule out as much). The sd comes
+    back from the 95% t interval's half-width."""
     n = int(e["pairs"])
     own = float(e["half"] * np.sqrt(n) / st.stats.t.ppf(0.975, n - 1)) if n >= 2 else float("nan")
     if not np.isfinite(own) or own <= noise["sd_paired"] * (1 + 1e-9) or not np.isfinite(noise["mde"]):
-        return float(noise["mde"]), own
+        return float(noise["mde"]), None
     return float(st.mde(n, int(noise["comparisons"]), alpha) * own), own
 
 

@@ -107,8 +107,9 @@ class _Index(PipelineStep):
         rank_of = {s: i for i, s in enumerate(self.prefer_sources)}
         parts = []
         for f in files:
-            tags = schema.reason_columns(pq.ParquetFile(f).schema_arrow.names)
-            table = read_parquet(f, ["source", HASH, *tags], read_dictionary=["source"])
+            pf = pq.ParquetFile(f, read_dictionary=["source"])  # opened once: its schema, then its columns
+            tags = schema.reason_columns(pf.schema_arrow.names)
+            table = pf.read(columns=["source", HASH, *tags])
             source = table["source"].combine_chunks()
             if not isinstance(source, pa.DictionaryArray):  # an all-null column is not dictionary-encoded
                 source = source.dictionary_encode()
