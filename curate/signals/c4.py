@@ -35,6 +35,7 @@ POLICY_SUBSTRINGS = (
     "use of cookies",
     "use cookies",
 )
+_POLICY_RE = re.compile("|".join(map(re.escape, POLICY_SUBSTRINGS)))  # any of them, in one scan
 
 
 def ends_in_terminal_punct(line: str) -> bool:
@@ -113,7 +114,7 @@ class C4Rules:
         if self.curly_bracket and "{" in line:
             out.page_rule = "curly_bracket"
             return "curly_bracket"
-        if self.policy and any(p in lower for p in POLICY_SUBSTRINGS):
+        if self.policy and _POLICY_RE.search(lower) is not None:
             return "policy"
         out.kept.append(line)
         sentences, tokens = sentences_and_tokens(line)

@@ -20,6 +20,7 @@ characters), so counts for these scripts run high, never low: "at least N words"
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 
@@ -122,6 +123,7 @@ SPACELESS_PUNCTUATION = frozenset(
 # The last page split or counted: its text, its tokens (None when only the count is known: C4's kept lines) and
 # how many there are. Gopher's two steps split the same page, FineWeb counts the page C4 left.
 _PAGE: list = ["", None, 0]
+_LINES: dict[str, list[str]] = {}  # stripped line of that page -> its tokens (a line's tokens depend on it alone)
 
 
 def _is_page(text: str) -> bool:
@@ -135,12 +137,26 @@ def split_tokens(text: str) -> list[str]:
     ['It', "'s", 'well', '-', 'known', ':', '3.14', 'people', '...', 'e.g.', '日', '本', '語', 'の', 'プロセス', 'です', '。']
 
     The last text's tokens are remembered (a new list is returned each time): the Gopher repetition and quality
-    steps split the same page one after the other, and the split is most of their cost.
+    steps split the same page one after the other, and the split is most of their cost. The page is split line by
+    line (a token never spans a line break, and a line break is white space to every rule of the split, so the
+    tokens are the same) and each stripped line's tokens are remembered too: C4 counts the tokens and sentences of
+    the lines it keeps, the same lines (:func:`line_tokens`).
     """
     if _PAGE[1] is None or not _is_page(text):
-        tokens = _TOKEN_RE.findall(text)
+        lines = text.splitlines()
+        per_line = list(map(_TOKEN_RE.findall, lines))
+        tokens = list(itertools.chain.from_iterable(per_line))
         _PAGE[:] = [text, tokens, len(tokens)]
+        _LINES.clear()
+        _LINES.update(zip(map(str.strip, lines), per_line))
     return list(_PAGE[1])
+
+
+def line_tokens(line: str) -> list[str]:
+    """``split_tokens(line)`` for one line, without disturbing the remembered page: the tokens a split of the page
+    found on this line when it is one of the last split page's (stripped) lines. The result must not be changed."""
+    tokens = _LINES.get(line)
+    return _TOKEN_RE.findall(line) if tokens is None else tokens
 
 
 def split_words(text: str) -> list[str]:
@@ -222,8 +238,24 @@ def split_lines(text: str) -> list[str]:
 
 
 def split_paragraphs(text: str) -> list[str]:
-    """Paragraphs: the stripped text cut at blank lines (two or more ``\\n``), as Gopher's repetition rule does."""
-    return re.split(r"\n{2,}", text.strip())
+    """Paragraphs: the stripped text cut at blank lines (two or more ``\\n``), as Gopher's repetition rule does
+    (``re.split(r"\\n{2,}", text.strip())``, by ``str.split``, 3x faster)."""
+    text = text.strip()
+    if "\n\n" not in text:
+        return [text]
+    # "\n\n" cuts a run of k newlines into k // 2 cuts, with empty pieces between them and, for odd k, one "\n"
+    # left at the start of the next piece (never at an end: the text is stripped)
+    return [p[1:] if p[0] == "\n" else p for p in text.split("\n\n") if p]
+
+
+def split_newline_runs(text: str) -> list[str]:
+    """``re.split("\\n+", text)`` (Gopher's lines: empty pieces only at the ends), by ``str.split``."""
+    pieces = [p for p in text.split("\n") if p]
+    if not text or text[0] == "\n":
+        pieces.insert(0, "")
+    if text and text[-1] == "\n":
+        pieces.append("")
+    return pieces
 
 
 def remember_token_count(text: str, n: int) -> None:
@@ -254,8 +286,9 @@ def sentences_and_tokens(text: str) -> tuple[int, int]:
     the tokens of lines joined by newlines are the sum of each line's."""
     n = 0
     ended = True  # the first token starts a sentence
-    # split_tokens without its memory: C4 calls this line by line, which would evict the page split by Gopher
-    tokens = _TOKEN_RE.findall(text)
+    # not split_tokens: C4 calls this line by line, which would evict the page split by Gopher; its lines' tokens
+    # are remembered from that split
+    tokens = line_tokens(text)
     for token in tokens:
         if token in TERMINAL_MARKS:
             ended = True

@@ -23,6 +23,7 @@ text to keep (HTML extraction) sets ``can_tag = False`` and filters in every mod
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import time
@@ -187,6 +188,10 @@ class Step(PipelineStep):
             t0 = time.perf_counter()
             self.setup()
             self._ready = True
+            # what exists now (modules, loaded models and word lists) lives as long as the task: the cyclic garbage
+            # collector's full passes need not walk it again (refcounting still frees it). 0.06 of the 0.11 s a
+            # 1,000-page web.yaml task spent collecting.
+            gc.freeze()
             self.count("seconds", time.perf_counter() - t0)
         batch: list[Document] = []
         for doc in data:
@@ -371,8 +376,16 @@ def _repair_unicode(doc: Document) -> bool:
 
 
 def _has_surrogate(text: str) -> bool:
-    """A pure-ASCII str has none (``str.isascii`` reads a flag CPython keeps, no scan); any other is searched."""
-    return not text.isascii() and _SURROGATE.search(text) is not None
+    """A pure-ASCII str has none (``str.isascii`` reads a flag CPython keeps, no scan); any other has one exactly
+    when it has no UTF-8 encoding, which CPython's encoder finds 5x faster than a regex search (1,000 web pages'
+    HTML: 0.015 s against 0.079 s)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def relative_names(paths: list[str]) -> dict[str, str]:

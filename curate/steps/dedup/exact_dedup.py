@@ -94,6 +94,8 @@ class _Index(PipelineStep):
         doc, keeper, copies = order[copied], order[first[group[copied]]], sizes[group[copied]]
         del order, group, first, sizes
         ids = self._ids(files, shard, row, keeper[keeper != doc])
+        by_row = np.lexsort((row[doc], shard[doc]))  # written by (shard, row): each task reads one run of rows
+        doc, keeper, copies = doc[by_row], keeper[by_row], copies[by_row]
         with ParquetShardWriter(self.out, DROPS_SCHEMA) as w:
             for i, k, c in zip(doc.tolist(), keeper.tolist(), copies.tolist()):
                 w.write({"shard": int(shard[i]), "row": int(row[i]), "copies": c,
@@ -128,10 +130,11 @@ class _Index(PipelineStep):
     @staticmethod
     def _ids(files: list[Path], shard, row, wanted) -> dict[int, str]:
         """{document: id} for the ``wanted`` documents (keepers of a copy), read row group by row group."""
-        wanted = np.unique(wanted)
+        # (return_counts: np.unique's plain form asks numpy.ma whether the array is masked, a 0.02 s import)
+        wanted = np.unique(wanted, return_counts=True)[0]
         out: dict[int, str] = {}
         by_stem = {int(f.stem): f for f in files}
-        for s in np.unique(shard[wanted]).tolist():
+        for s in np.unique(shard[wanted], return_counts=True)[0].tolist():
             docs = wanted[shard[wanted] == s]
             rows = row[docs]
             pf = pq.ParquetFile(by_stem[s])
