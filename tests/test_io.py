@@ -158,3 +158,37 @@ def test_arrow_helpers_read_what_pyarrow_reads_without_importing_pandas(tmp_path
     assert out.stdout.split() == ["ok", "False"]
     assert read_parquet(path).equals(pq.read_table(path))
     assert table.to_pylist() == rows  # pyarrow's own conversion of the zoned column: the same instants
+
+
+def test_one_shards_rows_and_list_columns_without_pyarrow_compute(tmp_path):
+    """A task reads its own shard's rows of a file sorted by shard as a slice, and shard rows with lists of strings
+    become Arrow lists from buffers: the same tables as filter and pa.array give, in a process that never imports
+    pyarrow.compute (0.09 s, 1.5% of a 1,000-page web.yaml run). An unsorted file still gives the right rows."""
+    import subprocess
+    import sys
+    import textwrap
+
+    from curate.io import column, read_parquet
+
+    ids = [f"d{i}" for i in range(9)]
+    sorted_path, mixed_path = tmp_path / "sorted.parquet", tmp_path / "mixed.parquet"
+    pq.write_table(pa.table({"shard": pa.array([0, 0, 0, 1, 1, 2, 2, 2, 2], pa.int32()), "id": ids}), sorted_path)
+    pq.write_table(pa.table({"shard": pa.array([0, 1, 2] * 3, pa.int32()), "id": ids}), mixed_path)
+    lists = [["a", "é"], None, [], ["日本"]]
+    code = textwrap.dedent(f"""
+        import sys
+        import pyarrow as pa
+        from curate.io import column, read_parquet
+        assert read_parquet({str(sorted_path)!r}, equal=("shard", 1)).column("id").to_pylist() == ["d3", "d4"]
+        assert read_parquet({str(sorted_path)!r}, equal=("shard", 2)).num_rows == 4
+        assert read_parquet({str(sorted_path)!r}, equal=("shard", 5)).num_rows == 0
+        got = column({lists!r}, pa.list_(pa.string()))
+        got.validate(full=True)
+        assert got.to_pylist() == {lists!r} and got.null_count == 1
+        print("ok", "pyarrow.compute" in sys.modules)
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok", "False"]
+    assert column(lists, pa.list_(pa.string())).equals(pa.array(lists, pa.list_(pa.string())))
+    assert read_parquet(mixed_path, equal=("shard", 1)).column("id").to_pylist() == ["d1", "d4", "d7"]

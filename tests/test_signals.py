@@ -261,3 +261,35 @@ def test_c4_counts_the_tokens_of_the_text_it_keeps_as_a_split_of_that_text_would
             assert fineweb_signals(kept) == alone
             checked += 1
     assert checked > 100
+
+
+def test_a_page_split_line_by_line_has_the_tokens_of_a_split_of_the_whole_page(web_pages):
+    """split_tokens splits a page line by line and C4 reads each kept line's tokens from that split: on every sample
+    page, in every language, that is the whole page's split, and each line's tokens are its own split's."""
+    from curate.signals.text import _TOKEN_RE, line_tokens
+
+    lines = 0
+    for _, text, _ in web_pages:
+        assert split_tokens(text) == _TOKEN_RE.findall(text)
+        for line in text.splitlines()[:40]:
+            assert line_tokens(line.strip()) == _TOKEN_RE.findall(line)
+            lines += 1
+    line = "A line no page had: e.g. U.S. 3.14."
+    assert line_tokens(line) == _TOKEN_RE.findall(line)
+    assert lines > 1000
+
+
+def test_lines_and_paragraphs_are_cut_as_the_regular_expressions_cut_them(web_pages):
+    """Gopher's lines (re.split("\\n+")) and paragraphs (re.split("\\n{2,}") of the stripped text), cut by
+    str.split: the same pieces on the sample pages and on every short string of newlines, spaces and letters."""
+    import itertools
+    import re
+
+    from curate.signals.text import split_newline_runs, split_paragraphs
+
+    texts = [text for _, text, _ in web_pages]
+    texts += ["".join(p) for n in range(7) for p in itertools.product("a\n ", repeat=n)]
+    for text in texts:
+        assert split_newline_runs(text) == re.split("\n+", text), repr(text)
+        assert split_paragraphs(text) == re.split(r"\n{2,}", text.strip()), repr(text)
+    assert len(texts) > 1000
