@@ -33,3 +33,34 @@ def test_patches_apply_once_and_describe_steps():
     assert getattr(base.add_task_logger, "_curate", False)
     assert getattr(base.ExecutorJSONEncoder.default, "_curate", False)
     assert version("datatrove") == "0.10.1", "datatrove changed: re-check every patch in datatrove_patches.py"
+
+
+def test_loguru_lib_dirs_are_computed_once_and_stay_the_same():
+    """loguru builds an ExceptionFormatter per handler and asks it for the library folders: the patched method gives
+    what the original gives, for the current sys.path, without asking sysconfig again."""
+    import sys
+    import sysconfig
+
+    from loguru._better_exceptions import ExceptionFormatter
+
+    from curate.steps.internal.datatrove_patches import quiet_datatrove
+
+    assert "self._lib_dirs = self._get_lib_dirs()" in inspect.getsource(ExceptionFormatter.__init__)
+    quiet_datatrove()
+    patched = ExceptionFormatter._get_lib_dirs
+    assert getattr(patched, "_curate", False)
+    first = patched()
+    assert first and all(d.endswith("/") for d in first)
+    calls = []
+    real = sysconfig.get_path
+    sysconfig.get_path = lambda *a, **k: calls.append(a) or real(*a, **k)
+    try:
+        assert ExceptionFormatter()._lib_dirs == first and not calls
+        sys.path.append("/nonexistent-curate-test")
+        try:
+            patched()  # another sys.path: computed afresh
+            assert calls
+        finally:
+            sys.path.remove("/nonexistent-curate-test")
+    finally:
+        sysconfig.get_path = real

@@ -8,6 +8,10 @@ silently bringing back tracebacks on the console or a crash while writing execut
    INFO handler on stderr for every task; curate keeps INFO in the per-task log file and shows one line per warning.
 2. ``datatrove.executor.base.ExecutorJSONEncoder.default``: datatrove serialises every step's ``__dict__`` into
    executor.json; a curate step is described by its registry name, stage and resolved parameters instead.
+3. ``loguru._better_exceptions.ExceptionFormatter._get_lib_dirs``: every ``logger.add`` (datatrove adds and removes
+   handlers for each task and stage) asks ``sysconfig`` for the library folders of every install scheme, 36 path
+   expansions: 0.07 CPU s of a 1,000-page web.yaml run, 0.1 s of a dedup.yaml run. The same answer for the same
+   ``sys.path`` is remembered.
 """
 
 from __future__ import annotations
@@ -43,8 +47,28 @@ def quiet_datatrove() -> None:
     add_task_logger._curate = True
     base.add_task_logger = add_task_logger
     dt_logging.setup_default_logger = _console
+    _remember_lib_dirs()
     _console()
     _describe_steps_in_executor_json(base)
+
+
+def _remember_lib_dirs() -> None:
+    """loguru's library folders (used to shorten traceback paths), computed once per ``sys.path``, not per handler."""
+    from loguru._better_exceptions import ExceptionFormatter
+
+    compute = ExceptionFormatter._get_lib_dirs
+    if getattr(compute, "_curate", False):
+        return
+    known: dict[tuple[str, ...], list[str]] = {}
+
+    def lib_dirs() -> list[str]:
+        key = tuple(sys.path)
+        if key not in known:
+            known[key] = compute()
+        return list(known[key])
+
+    lib_dirs._curate = True
+    ExceptionFormatter._get_lib_dirs = staticmethod(lib_dirs)
 
 
 def _describe_steps_in_executor_json(base) -> None:
