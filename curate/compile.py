@@ -101,10 +101,10 @@ def build_executors(spec: PipelineSpec, layout: RunLayout, stages: list[Stage]) 
             "skip_completed": True,
         }
         if ex.type == "local":
-            from datatrove.executor import LocalPipelineExecutor
+            from curate.steps.internal.datatrove_patches import local_executor_class
 
             workers = ex.workers if ex.workers > 0 else stage.tasks
-            executors.append(LocalPipelineExecutor(**common, workers=min(workers, stage.tasks), start_method="fork"))
+            executors.append(local_executor_class()(**common, workers=min(workers, stage.tasks), start_method="fork"))
         elif ex.type == "ray":
             from datatrove.executor import RayPipelineExecutor
 

@@ -64,3 +64,35 @@ def test_loguru_lib_dirs_are_computed_once_and_stay_the_same():
             sys.path.remove("/nonexistent-curate-test")
     finally:
         sysconfig.get_path = real
+
+
+def test_one_worker_stages_start_no_manager_process_and_two_workers_still_share_a_pool(tmp_path, tiny_pipeline):
+    """The tiny pipeline (4 stages: read and hash, exact-dedup index, apply and write, finalize) with one worker
+    never calls multiprocess.Manager (each call forks a server process); with two workers its 2-task stages do, and
+    both runs keep the same documents."""
+    import multiprocess
+    from click.testing import CliRunner
+
+    from curate.cli import main
+    from curate.inspect import connect
+
+    real, calls = multiprocess.Manager, []
+
+    def manager(*a, **k):
+        calls.append(1)
+        return real(*a, **k)
+
+    multiprocess.Manager = manager
+    try:
+        one = CliRunner().invoke(main, ["run", str(tiny_pipeline), "-o", str(tmp_path / "one")])
+        assert one.exit_code == 0, one.output
+        assert calls == []
+        two = CliRunner().invoke(main, ["run", str(tiny_pipeline), "-o", str(tmp_path / "two"),
+                                        "--set", "executor.workers=2"])
+        assert two.exit_code == 0, two.output
+        assert len(calls) == 2  # segment0 and segment1 (2 tasks each); the index and finalize stages have one
+    finally:
+        multiprocess.Manager = real
+    docs = "SELECT id, text FROM docs ORDER BY id"
+    assert connect([tmp_path / "one"]).execute(docs).fetchall() == connect([tmp_path / "two"]).execute(docs).fetchall()
+    assert connect([tmp_path / "one"]).execute(docs).fetchall()
