@@ -99,17 +99,17 @@ class _InProcessManager:
     """What ``LocalPipelineExecutor.run`` asks of ``multiprocess.Manager()`` when one worker runs every task of the
     stage in this process: a queue of local ranks (the counter and lock serve a pool only)."""
 
-    def Queue(self):  # noqa: N802 - multiprocess's names
+    def Queue(self):
         import queue
 
         return queue.Queue()
 
-    def Value(self, typecode, value):  # noqa: N802
+    def Value(self, typecode, value):
         from types import SimpleNamespace
 
         return SimpleNamespace(value=value)
 
-    def Lock(self):  # noqa: N802
+    def Lock(self):
         import threading
 
         return threading.Lock()
@@ -124,7 +124,7 @@ class _WithoutManager:
     def __init__(self, real):
         self._real = real
 
-    def Manager(self):  # noqa: N802
+    def Manager(self):
         return _InProcessManager()
 
     def __getattr__(self, name):
@@ -151,7 +151,7 @@ def _local_executor(base):
                 return super().run()
             if self.depends is not None and not self.depends._launched:
                 self.depends.run()  # with its own workers and, for more than one, its own Manager
-            import datatrove.executor.local as local
+            from datatrove.executor import local
 
             real = local.multiprocess
             local.multiprocess = _WithoutManager(real)
