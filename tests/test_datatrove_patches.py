@@ -96,3 +96,41 @@ def test_one_worker_stages_start_no_manager_process_and_two_workers_still_share_
     docs = "SELECT id, text FROM docs ORDER BY id"
     assert connect([tmp_path / "one"]).execute(docs).fetchall() == connect([tmp_path / "two"]).execute(docs).fetchall()
     assert connect([tmp_path / "one"]).execute(docs).fetchall()
+
+
+def test_datatrove_io_loads_without_the_hub_and_still_knows_a_hub_file_system(tmp_path):
+    """datatrove.io asks only isinstance(fs, HfFileSystem) of huggingface_hub's class; imported through curate it
+    does so without loading the Hub's HTTP stack, answers as the real class would for local and Hub file systems,
+    and leaves huggingface_hub's own HfFileSystem untouched for everyone else."""
+    import subprocess
+    import sys
+    import textwrap
+
+    import datatrove.io
+
+    source = inspect.getsource(datatrove.io)
+    assert source.count("HfFileSystem") == 2  # the import, and one isinstance check
+    assert "isinstance(_get_true_fs(self.fs), HfFileSystem)" in source
+    code = textwrap.dedent(f"""
+        import sys
+        from curate.steps.internal.datatrove_patches import import_datatrove_io
+        import_datatrove_io()
+        import datatrove.io
+        from datatrove.executor import LocalPipelineExecutor
+        assert "huggingface_hub.hf_file_system" not in sys.modules and "httpx2" not in sys.modules
+        folder = datatrove.io.get_datafolder({str(tmp_path)!r})
+        folder.open("a.txt", "w").write("x")  # a local folder works as before
+        assert sorted(folder.list_files()) == ["a.txt"]
+        assert not isinstance(folder.fs, datatrove.io.HfFileSystem)
+        import huggingface_hub
+        from huggingface_hub import HfFileSystem
+        assert HfFileSystem.__module__ == "huggingface_hub.hf_file_system" and huggingface_hub.HfFileSystem is HfFileSystem
+        hub = datatrove.io.HfFileSystem()
+        assert type(hub) is HfFileSystem and isinstance(hub, datatrove.io.HfFileSystem)
+        assert issubclass(HfFileSystem, datatrove.io.HfFileSystem)
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                         env={**__import__("os").environ, "HF_HUB_OFFLINE": "1"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split() == ["ok"]

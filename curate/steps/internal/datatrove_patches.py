@@ -16,6 +16,13 @@ silently bringing back tracebacks on the console or a crash while writing execut
    process) for every stage, also with one worker, which shares its queue of local ranks with no other process:
    0.12 CPU s of children in a web.yaml run (4 stages; one-task stages such as the dedup indexes and the final merge
    always run with one worker). :class:`LocalExecutor` runs a one-worker stage with an in-process queue instead.
+5. ``datatrove.io`` imports ``huggingface_hub.HfFileSystem`` to ask ``isinstance(fs, HfFileSystem)`` of a folder's
+   file system; that import loads the Hub's HTTP stack (hf_api, httpx, httpcore, trio: 0.22 CPU s, 4% of a
+   1,000-page web.yaml run) into runs that read and write local files. :func:`import_datatrove_io` imports
+   datatrove.io with a class that answers the same isinstance question without that import (nothing can be an
+   HfFileSystem before its module is loaded) and builds the real one when called; ``huggingface_hub`` itself is
+   left as it was, so every other import of HfFileSystem (fsspec's ``hf://``, datatrove's Hub writers) gets the
+   real class.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ def quiet_datatrove() -> None:
     datatrove re-adds an INFO handler on stderr for every task (``add_task_logger``) and after it
     (``setup_default_logger``); replace both in this process and in forked local workers, which inherit the patch.
     """
+    import_datatrove_io()
     import datatrove.utils.logging as dt_logging
     from datatrove.executor import base
     from loguru import logger
@@ -133,6 +141,7 @@ class _WithoutManager:
 
 def local_executor_class():
     """datatrove's ``LocalPipelineExecutor``, whose one-worker stages start no Manager process (patch 4)."""
+    import_datatrove_io()
     from datatrove.executor import LocalPipelineExecutor
 
     return _local_executor(LocalPipelineExecutor)
@@ -164,3 +173,40 @@ def _local_executor(base):
     LocalExecutor.__module__ = base.__module__
     _CLASSES[base] = LocalExecutor
     return LocalExecutor
+
+
+class _HfFileSystemMeta(type):
+    def __instancecheck__(cls, obj) -> bool:
+        module = sys.modules.get("huggingface_hub.hf_file_system")
+        return module is not None and isinstance(obj, module.HfFileSystem)
+
+    def __subclasscheck__(cls, sub) -> bool:
+        module = sys.modules.get("huggingface_hub.hf_file_system")
+        return module is not None and issubclass(sub, module.HfFileSystem)
+
+
+class _HfFileSystem(metaclass=_HfFileSystemMeta):
+    """``huggingface_hub.HfFileSystem`` as datatrove.io sees it (patch 5): isinstance and issubclass answer as for the
+    real class, and calling it builds the real one."""
+
+    def __new__(cls, *args, **kwargs):
+        from huggingface_hub import HfFileSystem
+
+        return HfFileSystem(*args, **kwargs)
+
+
+def import_datatrove_io() -> None:
+    """Import ``datatrove.io`` (and so datatrove's executors) without the Hub's HTTP stack (patch 5)."""
+    if "datatrove.io" in sys.modules:
+        return
+    import huggingface_hub
+
+    if "HfFileSystem" in vars(huggingface_hub) or "huggingface_hub.hf_file_system" in sys.modules:
+        import datatrove.io
+        return
+    huggingface_hub.HfFileSystem = _HfFileSystem  # what `from huggingface_hub import HfFileSystem` finds
+    try:
+        import datatrove.io  # noqa: F401
+    finally:
+        if vars(huggingface_hub).get("HfFileSystem") is _HfFileSystem:
+            del huggingface_hub.HfFileSystem  # the package's own lazy attribute again for everyone else

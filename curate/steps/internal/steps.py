@@ -27,10 +27,11 @@ class QuietLogs(PipelineStep):
         """In a worker that has not had ``quiet_datatrove`` (Ray, Slurm), apply it for the tasks to come and redo this
         task's handlers; where it already ran (local executor), datatrove's own task logger is ours and this does
         nothing, so the task log file is not opened a second time."""
+        from curate.steps.internal.datatrove_patches import import_datatrove_io, quiet_datatrove
+
+        import_datatrove_io()
         from datatrove.executor import base
         from loguru import logger
-
-        from curate.steps.internal.datatrove_patches import quiet_datatrove
 
         if getattr(base.add_task_logger, "_curate", False):
             return data
