@@ -181,9 +181,19 @@ def count_line_words(line: str) -> int:
     return count_words(line)
 
 
+_LAST_SPACELESS: list = [None, False]  # the last text asked about (both Gopher steps ask about the same page)
+
+
 def has_spaceless(text: str) -> bool:
     """Whether ``text`` holds any character of a script written without spaces."""
-    return _SPACELESS_RE.search(text) is not None
+    if text.isascii():
+        return False
+    if text is not _LAST_SPACELESS[0]:
+        _LAST_SPACELESS[:] = [text, _SPACELESS_RE.search(text) is not None]
+    return _LAST_SPACELESS[1]
+
+
+SPACELESS_START = _SPACELESS_RE.match  # a token's first character is of a space-less script (is_spaceless)
 
 
 def is_spaceless(token: str) -> bool:
@@ -222,7 +232,7 @@ def tokens_per_word(tokens: list[str]) -> float:
     """About how many of these tokens (:func:`split_tokens`) make one word: 1.0, unless most tokens are graphemes
     of a script written without spaces; then that script's ratio (1.45 for Chinese ... 4.75 for Tibetan), so that
     "n words" can be measured there as ``round(n * tokens_per_word)`` tokens."""
-    spaceless = [t for t in tokens if _SPACELESS_RE.match(t)]
+    spaceless = list(filter(_SPACELESS_RE.match, tokens))
     if 2 * len(spaceless) <= len(tokens):
         return 1.0
     joined = "".join(spaceless)
