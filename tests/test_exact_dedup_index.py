@@ -44,3 +44,31 @@ def test_index_keeps_the_preferred_then_first_copy(tmp_path):
            for r in pq.read_table(tmp_path / "drops" / "d.parquet").to_pylist()}  # fmt: skip
     expected = by_the_rule(shards, ["books", "code"])
     assert got == expected and sum(dup is not None for dup, _ in got.values()) >= 10
+
+
+def test_the_ascii_fast_path_hashes_exactly_the_normalised_text(web_pages):
+    """text_hash normalises ASCII text with numpy instead of NFKC, case-folding and split/join: the same bytes, so the
+    same hash, on every line-rich source file of this Python's library, the sample pages made ASCII, and every
+    string of up to 5 characters drawn from a letter, a capital and every kind of ASCII white space."""
+    import hashlib
+    import itertools
+    import sysconfig
+    from pathlib import Path
+
+    from curate.signals.dedup import _ascii_normalized, normalize_exact, text_hash
+
+    lib = Path(sysconfig.get_paths()["stdlib"])
+    texts = [p.read_text(errors="replace") for p in sorted(lib.glob("*.py"))[:120]]
+    texts += [text.encode("ascii", "ignore").decode() for _, text, _ in web_pages]
+    spaces = "".join(chr(c) for c in range(128) if chr(c).isspace())
+    texts += ["".join(s) for n in range(6) for s in itertools.product("aB" + spaces, repeat=n) if n < 4 or s[0] in "a "]
+    checked = 0
+    for text in texts:
+        if not text.isascii():
+            continue
+        expected = normalize_exact(text).encode()
+        assert _ascii_normalized(text) == expected, repr(text[:80])
+        assert text_hash(text) == int.from_bytes(hashlib.blake2b(expected, digest_size=8).digest(), "little",
+                                                 signed=True)
+        checked += 1
+    assert checked > 10_000
