@@ -334,6 +334,24 @@ def synthetic(n: int, mean_chars: float, folder: Path, files: int = 4, seed: int
     return total
 
 
+def segment_bytes(files: list[Path], tmp: Path) -> int:
+    """Bytes the run's segment shards take for these documents: each file rewritten as curate writes a segment
+    (its row groups, SEGMENT_COMPRESSION), since the run deletes its own segments when it completes."""
+    from curate.compile import SEGMENT_COMPRESSION
+    from curate.io import ParquetShardWriter
+
+    total = 0
+    for i, f in enumerate(files):
+        table = pq.read_table(f)
+        path = tmp / f"{i}.parquet"
+        with ParquetShardWriter(path, table.schema, compression=SEGMENT_COMPRESSION) as w:
+            for row in table.to_pylist():
+                w.write(row)
+        total += path.stat().st_size
+        path.unlink()
+    return total
+
+
 def scale(n: int, work: Path, tasks: int = 2, mean_chars: float = 2000) -> dict:
     path = work / f"synthetic_{n}_{mean_chars:.0f}"
     chars = synthetic(n, mean_chars, path)
@@ -345,7 +363,7 @@ def scale(n: int, work: Path, tasks: int = 2, mean_chars: float = 2000) -> dict:
     stage = {}
     for st, metric, mx, total in m.pop("stats"):
         stage.setdefault(re.sub(r"_?\d+$", "", st), {})[metric] = (mx, total)
-    shards = sum(p.stat().st_size for p in [*out.glob("docs/*.parquet"), *out.glob("rejects/*.parquet")])
+    shards = segment_bytes([*out.glob("docs/*.parquet"), *out.glob("rejects/*.parquet")], work / "segment_size")
     return {**m, "docs": n, "chars": chars, "removed": len(removed), "stages": stage, "segment_bytes": shards,
             "input": str(path)}
 

@@ -17,6 +17,12 @@ from curate.registry import get_step
 from curate.schema import DOC_COLUMNS, REJECT_COLUMNS, run_schema
 from curate.steps.internal.steps import Finalize, QuietLogs, SegmentReader, ShardWriter
 
+# The intermediate shards a global step's stages read (every document's text, once per global step) are written
+# with LZ4, as Spark writes its shuffle files: dedup.yaml on 8,000 Python files took 0.4 CPU s less than with zstd
+# (4 alternating runs each; LZ4 writes and reads faster), for 1.4-1.5x their disk (0.79 bytes a character of
+# synthetic text against 0.52; `curate plan` counts it). What a run keeps (docs/, rejects/) stays zstd.
+SEGMENT_COMPRESSION = "lz4"
+
 
 @dataclass
 class Stage:
@@ -75,7 +81,7 @@ def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
         if pre is not None:
             current.append(pre)
         seg_dir = layout.segment_dir(segment)
-        current.append(ShardWriter(layout, str(seg_dir)))
+        current.append(ShardWriter(layout, str(seg_dir), compression=SEGMENT_COMPRESSION))
         stages.append(Stage(stage_name, current, tasks))
         for name, pipeline, n in step.global_stages(seg_dir, tasks):
             stages.append(Stage(name, [QuietLogs(str(layout.logs(name))), *pipeline], n))

@@ -39,7 +39,9 @@ CONSTANTS = {
     "exact_index_rss_bytes": 172e6,
     "exact_index_bytes_per_doc": 67.9,
     "run_cpu_seconds_per_char": 1.12e-07,  # the whole `curate run` of parquet_v1 -> minhash_dedup_v1
-    "shard_bytes_per_char": 0.52,
+    # the segment shards (LZ4, curate.compile.SEGMENT_COMPRESSION) of `benches/dedup.py`'s synthetic text: 0.793
+    # bytes a character at 20,000 documents (zstd: 0.517)
+    "shard_bytes_per_char": 0.79,
     # decontam_ngram_v1: resident growth of a process that memory-maps an index and looks documents up in it, per
     # indexed n-gram (8-byte hash + 2-byte task id = 10 in theory); `python benches/decontam.py` (benches/decontam.json)
     "decontam_rss_bytes_per_ngram": 10.4,  # 3.79M n-grams of stdlib source; 10.4-11.4 over runs

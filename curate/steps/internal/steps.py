@@ -71,17 +71,18 @@ class ShardWriter(PipelineStep):
     type = "curate"
     name = "writer"
 
-    def __init__(self, layout: RunLayout, folder: str):
+    def __init__(self, layout: RunLayout, folder: str, compression: str = "zstd"):
         super().__init__()
         self.layout = layout
         self.folder = folder
+        self.compression = compression
 
     def run(self, data, rank: int = 0, world_size: int = 1):
         from pathlib import Path
 
         path = Path(self.folder) / f"{rank:05d}.parquet"
         docs_schema = self.layout.docs_schema
-        with ParquetShardWriter(path, docs_schema) as w:
+        with ParquetShardWriter(path, docs_schema, compression=getattr(self, "compression", "zstd")) as w:
             for doc in data:
                 w.write(redact_row(self.layout, schema.doc_row(doc, docs_schema)))
         return iter(())
