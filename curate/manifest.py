@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -35,8 +36,53 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+_SHA = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+
+
+def _head_commit(path: Path) -> str | None:
+    """What ``git rev-parse HEAD`` prints, read from the repository's files (HEAD, a loose or packed ref; a worktree's
+    ``.git`` file and ``commondir``) without starting git; None when the files say something else."""
+    for folder in (path, *path.parents):
+        dot = folder / ".git"
+        if dot.is_dir():
+            gitdir = dot
+            break
+        if dot.is_file():
+            line = dot.read_text().strip()
+            if not line.startswith("gitdir:"):
+                return None
+            gitdir = (folder / line[len("gitdir:"):].strip()).resolve()
+            break
+    else:
+        return None
+    head = (gitdir / "HEAD").read_text().strip()
+    if not head.startswith("ref:"):
+        return head if _SHA.fullmatch(head) else None
+    ref = head[len("ref:"):].strip()
+    common = gitdir
+    if (gitdir / "commondir").is_file():
+        common = (gitdir / (gitdir / "commondir").read_text().strip()).resolve()
+    for base in (gitdir, common):
+        if (base / ref).is_file():
+            sha = (base / ref).read_text().strip()
+            return sha if _SHA.fullmatch(sha) else None
+    if (common / "packed-refs").is_file():
+        for line in (common / "packed-refs").read_text().splitlines():
+            sha, _, name = line.partition(" ")
+            if name == ref and _SHA.fullmatch(sha):
+                return sha
+    return None
+
+
 def git_commit(path: Path) -> str | None:
-    """The commit of the code that ran (the curate checkout), or None outside git."""
+    """The commit of the code that ran (the curate checkout), or None outside git. Read from the repository's files
+    when they are plain (no process started: 0.02-0.03 CPU s of every run), else asked of git."""
+    try:
+        sha = _head_commit(path.resolve())
+    except OSError:
+        sha = None
+    if sha is not None:
+        return sha
     try:
         out = subprocess.run(
             ["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True

@@ -176,3 +176,47 @@ output: {tmp_path / name}
     assert rows(carried, "SELECT count(*), max(exact_dup__copies), min(source) FROM docs") == [(12, 2, "code")]
     fresh = rerun("fresh", "[exact_dedup_v1]")
     assert rows(fresh, "SELECT count(*), max(exact_dup__copies) FROM docs") == [(12, 1)]
+
+
+def test_run_json_commit_is_what_git_says_without_starting_git(tmp_path):
+    """run.json's git_commit is read from the repository's files: the same as ``git rev-parse HEAD`` for a branch,
+    packed refs, a detached HEAD and a linked worktree; a folder outside any repository gives None."""
+    import os
+    import shutil
+    import subprocess
+
+    import pytest
+
+    from curate.manifest import _head_commit, git_commit
+
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "repo"
+    (repo / "pkg").mkdir(parents=True)
+
+    def git(*args, cwd=repo):
+        env = {"GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e.org", "GIT_COMMITTER_NAME": "t",
+               "GIT_COMMITTER_EMAIL": "t@e.org", "HOME": str(tmp_path), "PATH": os.environ["PATH"]}
+        return subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, check=True).stdout.strip()
+
+    def rev(folder):
+        return git("rev-parse", "HEAD", cwd=folder)
+
+    git("init", "-q", "-b", "main")
+    (repo / "pkg" / "a.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "one")
+    assert _head_commit(repo / "pkg") == rev(repo) == git_commit(repo / "pkg")
+    git("commit", "-q", "--allow-empty", "-m", "two")
+    git("pack-refs", "--all")
+    assert not (repo / ".git" / "refs" / "heads" / "main").exists()
+    assert _head_commit(repo / "pkg") == rev(repo)
+    git("checkout", "-q", "--detach", "HEAD~1")
+    assert _head_commit(repo / "pkg") == rev(repo)
+    git("checkout", "-q", "main")
+    git("worktree", "add", "-q", str(tmp_path / "wt"), "-b", "side")
+    git("commit", "-q", "--allow-empty", "-m", "three", cwd=tmp_path / "wt")
+    assert _head_commit(tmp_path / "wt" / "pkg") == rev(tmp_path / "wt") != rev(repo)
+    outside = tmp_path / "plain"
+    outside.mkdir()
+    assert _head_commit(outside) is None or (tmp_path / ".git").exists()
