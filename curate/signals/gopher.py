@@ -135,8 +135,6 @@ def repetition_signals(text: str, top_ns=(2, 3, 4), dup_ns=(5, 6, 7, 8, 9, 10)) 
     top_at = {span[n]: n for n in top_ns}
     dup_at = {span[n]: n for n in dup_ns}
     space = 1 if factor == 1.0 else 0  # datatrove joins the n-gram's words with spaces
-    ends = np.zeros(len(tokens) + 1, dtype=np.int64)  # ends[i]: characters of tokens[:i]
-    np.cumsum(np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens)), out=ends[1:])
     ids = _token_ids(tokens)
     base = h = _mix(ids)
     repeats = np.bincount(ids)[ids] > 1 if len(ids) else np.zeros(0, bool)  # repeats[i]: the n-gram at i recurs
@@ -151,9 +149,9 @@ def repetition_signals(text: str, top_ns=(2, 3, 4), dup_ns=(5, 6, 7, 8, 9, 10)) 
         else:  # nothing recurs at this length or any longer one: no sort to make
             first = inverse = counts = where
         if m in top_at:
-            out[f"top_{top_at[m]}gram_char_frac"] = _top_ngram_chars(where, first, counts, ends, m, space) / size
+            out[f"top_{top_at[m]}gram_char_frac"] = _top_ngram_chars(where, first, counts, tokens, m, space) / size
         if m in dup_at:
-            out[f"dup_{dup_at[m]}gram_char_frac"] = _dup_ngram_chars(where, inverse, counts, ends, m) / size
+            out[f"dup_{dup_at[m]}gram_char_frac"] = _dup_ngram_chars(where, inverse, counts, tokens, m) / size
     return out
 
 
@@ -174,17 +172,17 @@ def _groups(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return order[starts], inverse, counts
 
 
-def _top_ngram_chars(where, first, counts, ends, n: int, space: int) -> int:
+def _top_ngram_chars(where, first, counts, tokens, n: int, space: int) -> int:
     """Characters of the most frequent n-gram (joined by ``space`` characters) times its count; ties go to the
     earliest, as ``Counter.most_common(1)`` does. With no n-gram recurring, that is the first one, once."""
-    if len(ends) <= n:
+    if len(tokens) < n:
         return 0
     top = int(counts.max()) if len(counts) else 1
     i = int(where[first[counts == top]].min()) if top > 1 else 0
-    return int(ends[i + n] - ends[i] + (n - 1) * space) * top
+    return (sum(map(len, tokens[i : i + n])) + (n - 1) * space) * top
 
 
-def _dup_ngram_chars(where, inverse, counts, ends, n: int) -> int:
+def _dup_ngram_chars(where, inverse, counts, tokens, n: int) -> int:
     """datatrove's ``find_all_duplicate``: scan n-grams left to right; an n-gram seen before adds its characters
     and the scan jumps n tokens ahead (jumped-over n-grams are not remembered); otherwise it is remembered.
 
@@ -197,7 +195,7 @@ def _dup_ngram_chars(where, inverse, counts, ends, n: int) -> int:
         if i < resume:
             continue
         if x in seen:
-            chars += int(ends[i + n] - ends[i])
+            chars += sum(map(len, tokens[i : i + n]))  # characters counted where needed, not for every token
             resume = i + n
         else:
             seen.add(x)
