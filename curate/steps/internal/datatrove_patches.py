@@ -169,6 +169,8 @@ def _local_executor(base):
             finally:
                 local.multiprocess = real
 
+    # named as datatrove's class: a pool of several workers receives the executor pickled by reference and runs
+    # datatrove's own task code, which this subclass leaves as it is; executor.json and the logs name it the same
     LocalExecutor.__qualname__ = LocalExecutor.__name__ = "LocalPipelineExecutor"
     LocalExecutor.__module__ = base.__module__
     _CLASSES[base] = LocalExecutor
