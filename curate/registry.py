@@ -31,24 +31,23 @@ def register(cls: type) -> type:
 _NOT_STEPS = ("curate.steps.base", "curate.steps.internal")
 
 
-_LOADED: list[str] = []  # the step modules, once imported (walking the package folders again costs 1 ms a lookup)
+_loaded = False  # the step modules are imported (walking the package folders again cost 1 ms a lookup)
 
 
 def _load_all() -> None:
     """Import every module of ``curate.steps`` and its role folders (readers/, filters/, dedup/, ...), which registers
     their steps; private modules (``_name``) are helpers and load only when a step imports them."""
-    if _LOADED:
+    global _loaded
+    if _loaded:
         return
     import curate.steps as pkg
 
-    names = []
     for mod in pkgutil.walk_packages(pkg.__path__, prefix="curate.steps."):
         leaf = mod.name.rsplit(".", 1)[-1]
         if leaf.startswith("_") or mod.name.startswith(_NOT_STEPS):
             continue
         importlib.import_module(mod.name)
-        names.append(mod.name)
-    _LOADED[:] = names
+    _loaded = True
 
 
 def all_steps() -> dict[str, type]:

@@ -120,9 +120,10 @@ SPACELESS_PUNCTUATION = frozenset(
 )
 
 
-# The last page split or counted: its text, its tokens (None when only the count is known: C4's kept lines) and
-# how many there are. Gopher's two steps split the same page, FineWeb counts the page C4 left.
-_PAGE: list = ["", None, 0]
+# The last page split or counted: its text, its tokens (None when only the count is known: C4's kept lines), how
+# many there are, and whether it holds space-less script (None until asked). Gopher's two steps split the same page
+# and ask about it, FineWeb counts the page C4 left.
+_PAGE: list = ["", None, 0, None]
 _LINES: dict[str, list[str]] = {}  # stripped line of that page -> its tokens (a line's tokens depend on it alone)
 
 
@@ -146,7 +147,7 @@ def split_tokens(text: str) -> list[str]:
         lines = text.splitlines()
         per_line = list(map(_TOKEN_RE.findall, lines))
         tokens = list(itertools.chain.from_iterable(per_line))
-        _PAGE[:] = [text, tokens, len(tokens)]
+        _PAGE[:] = [text, tokens, len(tokens), None]
         _LINES.clear()
         _LINES.update(zip(map(str.strip, lines), per_line))
     return list(_PAGE[1])
@@ -181,16 +182,15 @@ def count_line_words(line: str) -> int:
     return count_words(line)
 
 
-_LAST_SPACELESS: list = [None, False]  # the last text asked about (both Gopher steps ask about the same page)
-
-
 def has_spaceless(text: str) -> bool:
-    """Whether ``text`` holds any character of a script written without spaces."""
+    """Whether ``text`` holds any character of a script written without spaces (remembered for the last page)."""
     if text.isascii():
         return False
-    if text is not _LAST_SPACELESS[0]:
-        _LAST_SPACELESS[:] = [text, _SPACELESS_RE.search(text) is not None]
-    return _LAST_SPACELESS[1]
+    if not _is_page(text):
+        return _SPACELESS_RE.search(text) is not None
+    if _PAGE[3] is None:
+        _PAGE[3] = _SPACELESS_RE.search(text) is not None
+    return _PAGE[3]
 
 
 SPACELESS_START = _SPACELESS_RE.match  # a token's first character is of a space-less script (is_spaceless)
@@ -271,7 +271,7 @@ def split_newline_runs(text: str) -> list[str]:
 def remember_token_count(text: str, n: int) -> None:
     """Note that ``text`` has ``n`` tokens of :func:`split_tokens` (C4 counts them line by line as it keeps lines,
     so the FineWeb step after it need not split the page again)."""
-    _PAGE[:] = [text, None, n]
+    _PAGE[:] = [text, None, n, None]
 
 
 def count_tokens(text: str) -> int:

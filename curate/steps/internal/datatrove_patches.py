@@ -21,12 +21,13 @@ silently bringing back tracebacks on the console or a crash while writing execut
    1,000-page web.yaml run) into runs that read and write local files. :func:`import_datatrove_io` imports
    datatrove.io with a class that answers the same isinstance question without that import (nothing can be an
    HfFileSystem before its module is loaded) and builds the real one when called; ``huggingface_hub`` itself is
-   left as it was, so every other import of HfFileSystem (fsspec's ``hf://``, datatrove's Hub writers) gets the
-   real class.
+   left as it was, so every other import of HfFileSystem (fsspec's Hub protocol, datatrove's Hub writers) gets
+   the real class.
 """
 
 from __future__ import annotations
 
+import functools
 import sys
 
 
@@ -105,22 +106,12 @@ def _describe_steps_in_executor_json(base) -> None:
 
 class _InProcessManager:
     """What ``LocalPipelineExecutor.run`` asks of ``multiprocess.Manager()`` when one worker runs every task of the
-    stage in this process: a queue of local ranks (the counter and lock serve a pool only)."""
+    stage in this process: a queue of local ranks (its counter and lock serve a pool of workers only)."""
 
     def Queue(self):
         import queue
 
         return queue.Queue()
-
-    def Value(self, typecode, value):
-        from types import SimpleNamespace
-
-        return SimpleNamespace(value=value)
-
-    def Lock(self):
-        import threading
-
-        return threading.Lock()
 
     def shutdown(self) -> None:
         pass
@@ -139,29 +130,18 @@ class _WithoutManager:
         return getattr(self._real, name)
 
 
+@functools.cache
 def local_executor_class():
     """datatrove's ``LocalPipelineExecutor``, whose one-worker stages start no Manager process (patch 4)."""
     import_datatrove_io()
-    from datatrove.executor import LocalPipelineExecutor
+    from datatrove.executor import LocalPipelineExecutor, local
 
-    return _local_executor(LocalPipelineExecutor)
-
-
-_CLASSES: dict = {}
-
-
-def _local_executor(base):
-    if base in _CLASSES:
-        return _CLASSES[base]
-
-    class LocalExecutor(base):
+    class LocalExecutor(LocalPipelineExecutor):
         def run(self):
             if self.workers != 1:
                 return super().run()
             if self.depends is not None and not self.depends._launched:
                 self.depends.run()  # with its own workers and, for more than one, its own Manager
-            from datatrove.executor import local
-
             real = local.multiprocess
             local.multiprocess = _WithoutManager(real)
             try:
@@ -172,8 +152,7 @@ def _local_executor(base):
     # named as datatrove's class: a pool of several workers receives the executor pickled by reference and runs
     # datatrove's own task code, which this subclass leaves as it is; executor.json and the logs name it the same
     LocalExecutor.__qualname__ = LocalExecutor.__name__ = "LocalPipelineExecutor"
-    LocalExecutor.__module__ = base.__module__
-    _CLASSES[base] = LocalExecutor
+    LocalExecutor.__module__ = LocalPipelineExecutor.__module__
     return LocalExecutor
 
 

@@ -82,7 +82,7 @@ class ShardWriter(PipelineStep):
 
         path = Path(self.folder) / f"{rank:05d}.parquet"
         docs_schema = self.layout.docs_schema
-        with ParquetShardWriter(path, docs_schema, compression=getattr(self, "compression", "zstd")) as w:
+        with ParquetShardWriter(path, docs_schema, compression=self.compression) as w:
             for doc in data:
                 w.write(redact_row(self.layout, schema.doc_row(doc, docs_schema)))
         return iter(())
