@@ -2,7 +2,9 @@
 
 The steps of a pipeline are cut at each global step (dedup) into segments. Segment 0 starts with the reader; each later
 segment starts by reading the intermediate shards its predecessor wrote (same rank -> same shard) and applying the
-global step's decision. Between two segments run the global step's own stages. A last one-task stage merges the stats.
+global step's decision. Between two segments run the global step's own stages. A global step that directly follows
+another (exact dedup, then MinHash) shares its segment (``GlobalStep.shares_segment``): one split, both steps' stages,
+both applied in the next segment. A last one-task stage merges the stats.
 Every stage has its own datatrove logging folder under ``_work/logs/``, whose completion markers make a killed run
 resume where it stopped.
 """
@@ -15,6 +17,7 @@ from curate.config import PipelineSpec, input_files
 from curate.io import RunLayout
 from curate.registry import get_step
 from curate.schema import DOC_COLUMNS, REJECT_COLUMNS, run_schema
+from curate.steps.base import GlobalStep
 from curate.steps.internal.steps import Finalize, QuietLogs, SegmentReader, ShardWriter
 
 # The intermediate shards a global step's stages read (every document's text, once per global step) are written
@@ -67,11 +70,27 @@ def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
     reader = reader_cls(reader_cls.Params(**spec.input.params), layout, stage_name, 0, files, spec.source)
     current: list = [QuietLogs(str(layout.logs(stage_name))), reader]
     stages: list[Stage] = []
+    split: Stage | None = None  # the stage that wrote the shards the current segment reads
+    # a redaction step redacts the shards of a split it comes after: a global step behind it must see that text
+    last_redaction = max((i for i, s in enumerate(spec.steps, 1) if get_step(s.name).redaction_marker), default=0)
     for index, step_spec in enumerate(spec.steps, start=1):
         cls = get_step(step_spec.name)
         mode = step_spec.mode or "filter"
         if cls.kind != "global":
             current.append(cls(cls.Params(**step_spec.params), layout, stage_name, index, mode=mode))
+            continue
+        upstream = current[2:]  # what the current segment applied since its split: only global steps -> share it
+        if split is not None and cls.shares_segment and index > last_redaction and all(
+            isinstance(s, GlobalStep) for s in upstream
+        ):
+            step = cls(cls.Params(**step_spec.params), layout, stage_name, index, mode=mode)
+            step.upstream = tuple(upstream)
+            pre = step.pre_step(split.name)
+            if pre is not None:
+                split.pipeline.insert(-1, pre)  # beside the first step's pre-step, before the shard writer
+            for name, pipeline, n in step.global_stages(layout.segment_dir(segment - 1), tasks):
+                stages.append(Stage(name, [QuietLogs(str(layout.logs(name))), *pipeline], n))  # after the first's
+            current.append(step)
             continue
         # a global step's decisions are applied in the segment after its global stages: it is built for that
         # segment, and its pre-step (hashes, signatures) is built for the segment that ends here
@@ -82,7 +101,8 @@ def build_stages(spec: PipelineSpec, layout: RunLayout) -> list[Stage]:
             current.append(pre)
         seg_dir = layout.segment_dir(segment)
         current.append(ShardWriter(layout, str(seg_dir), compression=SEGMENT_COMPRESSION))
-        stages.append(Stage(stage_name, current, tasks))
+        split = Stage(stage_name, current, tasks)
+        stages.append(split)
         for name, pipeline, n in step.global_stages(seg_dir, tasks):
             stages.append(Stage(name, [QuietLogs(str(layout.logs(name))), *pipeline], n))
         segment += 1

@@ -161,6 +161,38 @@ def test_near_copy_below_threshold_and_short_texts_are_kept(dedup_run):
     assert stats["no_shingles"] == 2 and stats["in"] == stats["kept"] + stats["dropped"] == len(docs) - 3
 
 
+def test_minhash_after_exact_dedup_shares_its_split_and_decides_as_a_second_run_would(dedup_run, tmp_path):
+    """One split for both dedup steps (the texts written to _work once, not twice): minhash_dedup_v1 then leaves
+    out the copies exact_dedup_v1 removed, exactly as a second run over the first run's docs/ does. "spaces" is the
+    test: an exact copy of p4 longer than it, which would otherwise be p4's near-duplicate keeper."""
+    out, docs = dedup_run
+    assert sorted(p.name for p in (out / "_work" / "logs").iterdir()) == [
+        "exact_dedup_01", "finalize", "minhash_buckets_02", "minhash_clusters_02", "segment0", "segment1"]
+    first = pipeline(tmp_path, [{"id": k, "text": v} for k, v in docs.items()], "[exact_dedup_v1]", name="first")
+    run(["run", str(first)])
+    second = tmp_path / "second.yaml"
+    second.write_text(f"name: second\nsource: books\ninput: {{reader: parquet_v1, paths: ['{tmp_path / 'first'}/docs/*.parquet']}}\n"
+                      f"steps: [minhash_dedup_v1]\noutput: {tmp_path / 'second'}\nexecutor: {{type: local, tasks: 2, workers: 1}}\n")
+    run(["run", str(second)])
+    query = "SELECT id, reason, duplicate_of FROM rejects ORDER BY 1"
+    chained = rows(tmp_path / "first", query) + rows(tmp_path / "second", query)
+    assert rows(out, query) == sorted(chained) and ("p4", "near_duplicate", "spaces") not in chained
+    assert rows(out, "SELECT id, dup_cluster, dup_cluster_size FROM docs ORDER BY 1") == rows(
+        tmp_path / "second", "SELECT id, dup_cluster, dup_cluster_size FROM docs ORDER BY 1")
+
+
+def test_a_redaction_step_after_the_dedups_keeps_their_splits_apart(tmp_path):
+    """A redaction step later in the pipeline redacts the split's shards, so minhash_dedup_v1 must read its texts
+    from a split of its own, after exact dedup's (as it judged them before the two shared one)."""
+    from curate.compile import build_layout, build_stages
+    from curate.config import load_pipeline
+
+    docs = [{"id": f"m{i}", "text": t} for i, t in enumerate(chunks("macbeth.txt", 3))]
+    spec = load_pipeline(pipeline(tmp_path, docs, "[exact_dedup_v1, minhash_dedup_v1, pii_redact_v1]"))
+    assert [s.name for s in build_stages(spec, build_layout(spec))] == [
+        "segment0", "exact_dedup_01", "segment1", "minhash_buckets_02", "minhash_clusters_02", "segment2", "finalize"]
+
+
 # -- pipelines/dedup.yaml across sources, resume, memory plan ---------------------------------------------------------
 def test_dedup_yaml_finds_a_web_page_that_copies_a_book(tmp_path):
     passages = chunks("hamlet.txt", 4)
@@ -202,8 +234,8 @@ def test_killed_dedup_resumes_to_the_same_result(tmp_path):
     start_run(layout, spec.resolved(), ["test"])
     executors = build_executors(spec, layout, build_stages(spec, layout))
     assert [e.logging_dir.path.split("/")[-1] for e in executors] == [
-        "segment0", "exact_dedup_01", "segment1", "minhash_buckets_02", "minhash_clusters_02", "segment2", "finalize"]
-    executors[3].run()
+        "segment0", "exact_dedup_01", "minhash_buckets_02", "minhash_clusters_02", "segment1", "finalize"]
+    executors[2].run()
     (layout.work / "minhash_02" / "clusters.parquet.tmp").write_bytes(b"PAR1 half written")
     run(["run", str(path)])
     assert rows(layout.root, "SELECT id, reason, duplicate_of FROM rejects ORDER BY 1") == expected

@@ -31,6 +31,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from typing import ClassVar
 
+import numpy as np
 import pyarrow as pa
 from datatrove.data import Document
 from datatrove.pipeline.base import PipelineStep
@@ -412,9 +413,23 @@ class GlobalStep(Step):
     3. ``global_stages(segment_dir, tasks)`` run (e.g. one task that finds duplicates from the hash column);
     4. the step itself then runs as a streaming filter at the start of the next segment, whose reader sets
        ``doc.metadata["_row"] = (rank, row)`` so ``apply`` can look its document up in what step 3 wrote.
+
+    A step with ``shares_segment`` that directly follows another global step (exact dedup, then MinHash) does not
+    open a segment of its own: its pre-step runs beside the first one's, before the same split, its global stages
+    after the first one's, and it is applied right after it, in the same segment. Its stages must then decide as if
+    the documents those ``upstream`` steps remove (``removed_rows``) were not there, or in tag mode were tagged: one
+    pass over every document's text less, the same decisions (the compiler keeps them apart when a redaction step
+    comes later: the second step would otherwise judge a text the split had not yet redacted).
     """
 
     kind: ClassVar[str] = "global"
+    shares_segment: ClassVar[bool] = False
+    upstream: tuple[GlobalStep, ...] = ()  # set by the compiler: global steps applied just before, same segment
+
+    def removed_rows(self, rank: int) -> np.ndarray:
+        """Rows of segment shard ``rank`` (sorted) this step removes, or tags in tag mode; read after its global
+        stages ran. A global step that another may follow in its segment implements it."""
+        raise NotImplementedError(f"{self.name} cannot be followed by a global step in its segment")
 
     @classmethod
     def tag_columns(cls) -> dict[str, pa.DataType]:

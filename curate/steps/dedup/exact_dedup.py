@@ -32,6 +32,7 @@ from curate.io import filled_ints, read_parquet, valid_mask
 from curate.registry import register
 from curate.signals.dedup import text_hash
 from curate.steps.base import GlobalStep, Params, Step
+from curate.steps.dedup import duplicate_rows
 
 HASH = "exact_dup__hash"
 COPIES = "exact_dup__copies"
@@ -168,6 +169,9 @@ class ExactDedup(GlobalStep):
     def global_stages(self, segment_dir, tasks: int):
         index = _Index(str(segment_dir), str(self._drops_path()), list(self.params.prefer_sources))
         return [(f"exact_dedup_{self.index:02d}", [index], 1)]
+
+    def removed_rows(self, rank: int) -> np.ndarray:
+        return duplicate_rows(self._drops_path(), rank)
 
     _drops_rank = None
 

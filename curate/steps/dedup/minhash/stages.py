@@ -2,7 +2,8 @@
 
 1. ``Signatures`` (the pre-step, at the end of the segment before the split): band keys, sketch and keeper facts
    of every document, appended to ``sigs/<rank>.*`` (nothing held per document in memory);
-2. ``Buckets`` (``min(tasks, bands)`` tasks, band b in task b % tasks): the candidate pairs of its bands;
+2. ``Buckets`` (``min(tasks, bands)`` tasks, band b in task b % tasks): the candidate pairs of its bands, among the
+   documents an upstream step in the same segment (exact dedup; ``GlobalStep.shares_segment``) did not remove;
 3. ``Clusters`` (one task): pairs whose estimated Jaccard reaches the threshold are joined (union-find), each
    cluster's keeper chosen by the rule of :func:`curate.steps.dedup.minhash.cluster.keepers`, one row per clustered
    document written to ``clusters.parquet``, which the step reads at the start of the next segment.
@@ -64,7 +65,6 @@ class Signatures(Step):
         if self._writer is None:
             self._writer = self.files.writer(self.rank)
         self._writer.write(keys, sketch, meta)  # last: a batch that raised above wrote nothing
-        self.count("no_shingles", int((counts == 0).sum()))
         self.count("cpu_seconds", time.process_time() - cpu)
         return [None] * len(docs)
 
@@ -92,6 +92,12 @@ class _GlobalStage(PipelineStep):
         self.params, self.layout, self.index = step.params, step.layout, step.index
         self.files = files
         self.segment_dir = segment_dir
+        self.upstream = step.upstream  # global steps applied just before this one, in the same segment
+
+    def _removed_by(self, rank: int, mode: str) -> np.ndarray:
+        """Rows of shard ``rank`` the upstream steps in ``mode`` remove ("filter") or tag ("tag"), sorted."""
+        rows = [s.removed_rows(rank) for s in self.upstream if (s.mode == "tag") == (mode == "tag")]
+        return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
 
     def _write_stats(self, rank: int, counts: Counter, cpu0: float) -> None:
         counts.update(peak_rss_gb=peak_rss_gb(), cpu_seconds=time.process_time() - cpu0)
@@ -116,8 +122,16 @@ class Buckets(_GlobalStage):
         t0, cpu0, counts = time.perf_counter(), time.process_time(), Counter()
         ranks, offsets = self.files.offsets()
         self.check_memory(bucket_bytes(offsets[-1]), counts, f"bucket task for {offsets[-1]:,} documents")
-        # documents without shingles (fewer than ngram words) have no keys to compare
-        index = [o + np.flatnonzero(self.files.column(r, "meta", "shingles") > 0) for r, o in zip(ranks, offsets)]
+        # documents without shingles (fewer than ngram words) have no keys to compare, and those an upstream step
+        # removes are not there: the documents a segment of this step's own would have held
+        index = []
+        for r, o in zip(ranks, offsets):
+            present = np.ones(self.files.rows(r), bool)
+            present[self._removed_by(r, "filter")] = False
+            shingled = self.files.column(r, "meta", "shingles") > 0
+            index.append(o + np.flatnonzero(present & shingled))
+            if rank == 0:  # every bucket task sees every document: one counts
+                counts["no_shingles"] += int((present & ~shingled).sum())
         pairs = np.empty(0, np.uint64)
         for band in range(rank, self.params.bands, world_size):
             keys = np.concatenate(
@@ -162,6 +176,7 @@ class Clusters(_GlobalStage):
         ok = _similarity(sketch, iu, iv) >= self.params.threshold
         counts.update(candidate_pairs=len(ok), joined_pairs=int(ok.sum()))
         meta = self._rows(nodes, ranks, offsets, "meta")
+        self._tag_upstream(meta, nodes, ranks, offsets)
         label = live_components(iu[ok], iv[ok], meta, nodes)
         del iu, iv, ok
         keep = keepers(label, meta["source_rank"], meta["chars"], nodes)
@@ -181,6 +196,15 @@ class Clusters(_GlobalStage):
             pq.write_table(table, tmp, row_group_size=1 << 16)
         self.files.remove_inputs()  # the signatures and pairs are not needed again (240 bytes a document)
         return iter(())
+
+    def _tag_upstream(self, meta: np.ndarray, nodes: np.ndarray, ranks: list[int], offsets: np.ndarray) -> None:
+        """Rank the nodes an upstream step in tag mode tagged as tagged (Signatures ran before it decided)."""
+        for i, r in enumerate(ranks if len(nodes) and any(s.mode == "tag" for s in self.upstream) else ()):
+            tagged = self._removed_by(r, "tag") + offsets[i]
+            at = np.searchsorted(nodes, tagged)
+            at = at[(at < len(nodes)) & (nodes[np.minimum(at, len(nodes) - 1)] == tagged)]
+            untagged = at[meta["source_rank"][at] < TAGGED_RANK]
+            meta["source_rank"][untagged] += TAGGED_RANK
 
     def _rows(self, nodes: np.ndarray, ranks: list[int], offsets: np.ndarray, kind: str) -> np.ndarray:
         """Rows of ``kind`` for the global indices ``nodes`` (sorted), read shard by shard."""

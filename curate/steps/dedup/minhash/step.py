@@ -45,6 +45,7 @@ from pydantic import Field, model_validator
 from curate.io import filled_ints, read_parquet
 from curate.registry import register
 from curate.steps.base import GlobalStep, Params
+from curate.steps.dedup import duplicate_rows
 from curate.steps.dedup.minhash.files import SigFiles
 from curate.steps.dedup.minhash.stages import NAME, Buckets, Clusters, Signatures
 
@@ -109,6 +110,11 @@ class MinhashDedup(GlobalStep):
             (buckets, [Buckets(self, files, seg, buckets)], bucket_tasks),
             (clusters, [Clusters(self, files, seg, clusters, bucket_tasks)], 1),
         ]
+
+    shares_segment = True  # after exact dedup: its buckets leave out what exact dedup removes (stages.Buckets)
+
+    def removed_rows(self, rank: int) -> np.ndarray:
+        return duplicate_rows(self._files().clusters_path, rank)
 
     _loaded_rank = None
 
