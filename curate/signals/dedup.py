@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import unicodedata
+from collections.abc import Callable
 
 import numpy as np
 
@@ -18,24 +20,73 @@ def normalize_exact(text: str) -> str:
 
 # ASCII white space as str.split sees it (\t \n \v \f \r, \x1c-\x1f, space) -> space, as a bytes.translate table
 _SPACES = bytes(32 if chr(c).isspace() else c for c in range(128)) + bytes(range(128, 256))
+_WHITE = re.compile(r"\s")  # str.split's white space (Py_UNICODE_ISSPACE), as re sees it for a str pattern
+_STRETCHES_PER_BYTE = 1 / 64  # more stretches of non-ASCII characters than this (the words of a Russian text)?
 
 
-def _ascii_normalized(text: str) -> bytes:
-    """``normalize_exact(text).encode()`` for an ASCII ``text`` (NFKC leaves ASCII alone and case-folds it as
-    ``lower`` does): white space mapped to spaces and runs of them collapsed with numpy, no list of words. 1.5x
-    faster on source code, where the words are many and short."""
-    chars = np.frombuffer(text.lower().encode("ascii").translate(_SPACES), np.uint8)
-    if not len(chars):
+def true_runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(starts, ends) of the runs of True in a bool array, ends exclusive. One comparison of neighbours: ten times
+    faster than ``np.diff`` of the mask as int8 with ``prepend`` and ``append``, which converts and copies it."""
+    edges = np.flatnonzero(mask[1:] != mask[:-1]) + 1
+    if len(mask) and (mask[0] or mask[-1]):
+        edges = np.concatenate([[0]] * bool(mask[0]) + [edges] + [[len(mask)]] * bool(mask[-1]))
+    return edges[0::2], edges[1::2]
+
+
+def fold_utf8(text: str, ascii_table: bytes, other: Callable[[str], bytes]) -> bytes:
+    """``other(text)`` for a map ``other`` that NFKC-normalises a text and then treats each character on its own,
+    an ASCII one as ``bytes.lower`` followed by ``ascii_table`` do: computed on the UTF-8 bytes, where the ASCII
+    stretches of a mostly-ASCII text (source code with a few accented names) are mapped by those two byte methods
+    and only each stretch of other characters, with the ASCII character before it (a combining mark composes with
+    it), goes through ``other``. Exact: NFKC never joins an ASCII character to what precedes it, and a text of many
+    stretches (the words of a Russian text) or a lone surrogate goes to ``other`` whole. Cuts minhash_dedup_v1's
+    and exact_dedup_v1's Unicode work on 8,000 real Python files, 1,181 of them with some non-ASCII character,
+    from about 0.9 to 0.2 CPU seconds."""
+    try:
+        data = text.encode("utf-8")
+    except UnicodeEncodeError:
+        return other(text)
+    starts, ends = true_runs(np.frombuffer(data, np.uint8) >= 0x80)
+    if len(starts) > _STRETCHES_PER_BYTE * len(data):
+        return other(text)
+    fast = data.lower().translate(ascii_table)
+    out, done = [], 0
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        start = max(start - 1, 0)  # the ASCII character before the stretch (never inside the last one)
+        out.append(fast[done:start])
+        out.append(other(data[start:end].decode("utf-8")))
+        done = end
+    out.append(fast[done:])
+    return b"".join(out)
+
+
+def _unicode_spaced(text: str) -> bytes:
+    """NFKC, case-folded, every white-space character a space, UTF-8: ``normalize_exact`` before the collapse."""
+    return _WHITE.sub(" ", unicodedata.normalize("NFKC", text).casefold()).encode("utf-8")
+
+
+def _collapsed(chars: bytes) -> bytes:
+    """Runs of spaces -> one space, none at either end (numpy: no list of words; 1.5x faster on source code,
+    where the words are many and short, than ``" ".join(s.split())``)."""
+    arr = np.frombuffer(chars, np.uint8)
+    if not len(arr):
         return b""
-    space = chars == 32
+    space = arr == 32
     keep = ~space
     keep[1:] |= ~space[:-1]  # a space stays when the character before it is not one
     keep[0] = True
-    return chars[keep].tobytes().strip(b" ")
+    return arr[keep].tobytes().strip(b" ")
+
+
+def normalized_bytes(text: str) -> bytes:
+    """``normalize_exact(text).encode()``: ASCII text lower-cased (NFKC leaves ASCII alone, and case-folds it as
+    ``lower`` does) and mapped as bytes, other text through :func:`fold_utf8`; white space then collapsed."""
+    if text.isascii():
+        return _collapsed(text.lower().encode("ascii").translate(_SPACES))
+    return _collapsed(fold_utf8(text, _SPACES, _unicode_spaced))
 
 
 def text_hash(text: str) -> int:
     """Signed 64-bit blake2b of the normalised text (signed so it fits Parquet INT64 and DuckDB BIGINT)."""
-    data = _ascii_normalized(text) if text.isascii() else normalize_exact(text).encode("utf-8")
-    digest = hashlib.blake2b(data, digest_size=8).digest()
+    digest = hashlib.blake2b(normalized_bytes(text), digest_size=8).digest()
     return int.from_bytes(digest, "little", signed=True)
