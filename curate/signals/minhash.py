@@ -84,7 +84,8 @@ def prepare(text: str) -> bytes:
     Every step maps a character on its own, so the ASCII stretches of a text are mapped as bytes (``fold_utf8``)."""
     if text.isascii():
         return text.lower().encode("ascii").translate(_ASCII)
-    return fold_utf8(text, _ASCII, _prepare_unicode)
+    folded = fold_utf8(text, _ASCII, _prepare_unicode, per_byte=1 / 64)
+    return _prepare_unicode(text) if folded is None else folded
 
 
 def _prepare_unicode(text: str) -> bytes:
