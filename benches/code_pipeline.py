@@ -117,9 +117,9 @@ def main() -> None:
         "SELECT step, sum(value) FROM stats WHERE metric = 'seconds' GROUP BY step ORDER BY min(position)"
     ).fetchall():
         print(f"  {step:<24}{secs:>8.2f}")
-    from curate.funnel import funnel_lines
+    from curate.funnel import funnel_lines, stats_rows
 
-    print("\nfunnel:\n" + "\n".join(funnel_lines(con)))
+    print("\nfunnel:\n" + "\n".join(funnel_lines(stats_rows(con))))
     if args.json:
         import datetime
         import json

@@ -36,6 +36,34 @@ def test_funnel_accounts_for_every_document(web_run):
     assert info["rejects"] == q(con, "SELECT count(*) FROM rejects")[0][0] == sum(s[4] for s in steps)
 
 
+@pytest.mark.parametrize("which", ["web_filtered_run", "web_tagged_run"])
+def test_the_printed_funnel_says_what_sql_over_stats_says(which, request):
+    """`curate run` prints its funnel from stats.parquet without DuckDB: every number of every line is what SQL over
+    the stats view gives (steps in pipeline order; each step's reasons, largest first)."""
+    from curate.funnel import funnel_lines
+    from curate.io import read_parquet
+
+    out = request.getfixturevalue(which)
+    lines = funnel_lines(read_parquet(out / "stats.parquet").to_pylist())
+    steps = [ln.split() for ln in lines[1:] if not ln.startswith(" ")]
+    reasons = [ln.split() for ln in lines[1:] if ln.startswith(" ")]
+    con = connect([out])
+    expected = q(con, """SELECT step, coalesce(sum(value) FILTER (metric = 'in'), 0), coalesce(sum(value) FILTER
+                                (metric = 'kept'), 0), coalesce(sum(value) FILTER (metric = 'dropped'), 0),
+                                coalesce(sum(value) FILTER (metric = 'tagged'), 0)
+                         FROM stats WHERE position > 0 GROUP BY position, step ORDER BY position""")
+    tagged = which == "web_tagged_run"
+    assert lines[0].split()[-1] == ("tagged" if tagged else "seconds")
+    assert [(s[0], *map(int, (x.replace(",", "") for x in s[1:4])), int(s[5].replace(",", "")) if tagged else 0)
+            for s in steps[1:]] == expected
+    assert steps[0][0] == "warc_v1" and int(steps[0][2]) == 667
+    by_reason = q(con, """SELECT metric, sum(value)::BIGINT AS n FROM stats WHERE metric LIKE 'dropped\\_%' ESCAPE '\\'
+                          OR metric LIKE 'tagged\\_%' ESCAPE '\\' OR metric LIKE 'skipped\\_%' ESCAPE '\\'
+                          OR metric LIKE 'error\\_%' ESCAPE '\\' GROUP BY position, step, metric
+                          ORDER BY position, n DESC, metric""")
+    assert [(m, int(n.replace(",", ""))) for m, n in reasons] == by_reason and len(by_reason) > 10
+
+
 def test_records_that_are_not_pages_are_counted_with_their_file(web_run):
     _, con = web_run
     skipped = dict(q(con, "SELECT metric, sum(value) FROM stats WHERE metric LIKE 'skipped_%' AND file = "

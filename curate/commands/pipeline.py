@@ -35,10 +35,10 @@ def run(pipeline, inputs, output, sets, force, dry_run, tag_only):
     layout = run_pipeline(spec, force=force, dry_run=dry_run, argv=sys.argv)
     if spec.executor.type != "slurm" and layout.stats_path.exists():
         from curate.funnel import funnel_lines
-        from curate.inspect import connect
+        from curate.io import read_parquet
         from curate.runner import check_inputs_read
 
-        click.echo("\n".join(funnel_lines(connect([layout.root]))))
+        click.echo("\n".join(funnel_lines(read_parquet(layout.stats_path).to_pylist())))
         check_inputs_read(layout)
 
 
