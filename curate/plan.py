@@ -38,7 +38,10 @@ CONSTANTS = {
     # `python benches/exact_dedup_memory.py`, 100k and 1M documents, peak RSS of the whole process
     "exact_index_rss_bytes": 172e6,
     "exact_index_bytes_per_doc": 67.9,
-    "run_cpu_seconds_per_char": 1.12e-07,  # the whole `curate run` of parquet_v1 -> minhash_dedup_v1
+    # the whole `curate run` of parquet_v1 -> minhash_dedup_v1, re-measured after MinHash's speed-ups (7 Dec 2026):
+    # benches/plan_cpu.json, two runs of `benches/dedup.py`'s scale() at 100k documents (8.78e-8, 9.43e-8; the
+    # constant before them, 1.12e-7, was measured at 1M documents, within 3% of its own 100k figure)
+    "run_cpu_seconds_per_char": 9.1e-08,
     # the segment shards (LZ4, curate.compile.SEGMENT_COMPRESSION) of `benches/dedup.py`'s synthetic text: 0.793
     # bytes a character at 20,000 documents (zstd: 0.517)
     "shard_bytes_per_char": 0.79,

@@ -104,3 +104,17 @@ def test_normalising_by_ascii_stretches_equals_normalising_the_whole_text(web_pa
         if "\ud800" not in text:  # a lone surrogate cannot be encoded: text_hash raises on it, as it always did
             assert normalized_bytes(text) == normalize_exact(text).encode(), repr(text[:80])
 
+
+
+def test_duplicate_rows_reads_each_shards_removed_rows(tmp_path):
+    """What a dedup step sharing its split tells the next one: per shard, the rows sent to another document (those
+    with a duplicate_of), from a decision file of several shards and row groups."""
+    from curate.steps.dedup import duplicate_rows
+    from curate.steps.dedup.exact_dedup import DROPS_SCHEMA
+
+    rows = [(0, 1, "a"), (0, 4, None), (0, 7, "b"), (2, 0, "c"), (2, 3, None), (3, 5, None), (5, 2, "d"), (5, 9, "d")]
+    table = pa.Table.from_pylist([{"shard": s, "row": r, "duplicate_of": d, "copies": 2} for s, r, d in rows],
+                                 schema=DROPS_SCHEMA)
+    pq.write_table(table, tmp_path / "drops.parquet", row_group_size=3)
+    got = duplicate_rows(tmp_path / "drops.parquet")
+    assert {s: r.tolist() for s, r in got.items()} == {0: [1, 7], 2: [0], 5: [2, 9]}

@@ -426,9 +426,9 @@ class GlobalStep(Step):
     shares_segment: ClassVar[bool] = False
     upstream: tuple[GlobalStep, ...] = ()  # set by the compiler: global steps applied just before, same segment
 
-    def removed_rows(self, rank: int) -> np.ndarray:
-        """Rows of segment shard ``rank`` (sorted) this step removes, or tags in tag mode; read after its global
-        stages ran. A global step that another may follow in its segment implements it."""
+    def removed_rows(self) -> dict[int, np.ndarray]:
+        """{segment shard: its rows (sorted)} this step removes, or tags in tag mode; read after its global stages
+        ran. A global step that another may follow in its segment implements it."""
         raise NotImplementedError(f"{self.name} cannot be followed by a global step in its segment")
 
     @classmethod

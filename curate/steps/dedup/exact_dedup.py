@@ -170,8 +170,8 @@ class ExactDedup(GlobalStep):
         index = _Index(str(segment_dir), str(self._drops_path()), list(self.params.prefer_sources))
         return [(f"exact_dedup_{self.index:02d}", [index], 1)]
 
-    def removed_rows(self, rank: int) -> np.ndarray:
-        return duplicate_rows(self._drops_path(), rank)
+    def removed_rows(self) -> dict[int, np.ndarray]:
+        return duplicate_rows(self._drops_path())
 
     _drops_rank = None
 

@@ -94,10 +94,14 @@ class _GlobalStage(PipelineStep):
         self.segment_dir = segment_dir
         self.upstream = step.upstream  # global steps applied just before this one, in the same segment
 
-    def _removed_by(self, rank: int, mode: str) -> np.ndarray:
-        """Rows of shard ``rank`` the upstream steps in ``mode`` remove ("filter") or tag ("tag"), sorted."""
-        rows = [s.removed_rows(rank) for s in self.upstream if (s.mode == "tag") == (mode == "tag")]
-        return np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
+    def _removed_by(self, mode: str) -> dict[int, np.ndarray]:
+        """{shard: rows} the upstream steps in ``mode`` remove ("filter") or tag ("tag")."""
+        out: dict[int, list] = {}
+        for step in self.upstream:
+            if (step.mode == "tag") == (mode == "tag"):
+                for shard, rows in step.removed_rows().items():
+                    out.setdefault(shard, []).append(rows)
+        return {shard: np.unique(np.concatenate(rows)) for shard, rows in out.items()}
 
     def _write_stats(self, rank: int, counts: Counter, cpu0: float) -> None:
         counts.update(peak_rss_gb=peak_rss_gb(), cpu_seconds=time.process_time() - cpu0)
@@ -124,10 +128,10 @@ class Buckets(_GlobalStage):
         self.check_memory(bucket_bytes(offsets[-1]), counts, f"bucket task for {offsets[-1]:,} documents")
         # documents without shingles (fewer than ngram words) have no keys to compare, and those an upstream step
         # removes are not there: the documents a segment of this step's own would have held
-        index = []
+        index, removed = [], self._removed_by("filter")
         for r, o in zip(ranks, offsets):
             present = np.ones(self.files.rows(r), bool)
-            present[self._removed_by(r, "filter")] = False
+            present[removed.get(r, [])] = False
             shingled = self.files.column(r, "meta", "shingles") > 0
             index.append(o + np.flatnonzero(present & shingled))
             if rank == 0:  # every bucket task sees every document: one counts
@@ -199,8 +203,9 @@ class Clusters(_GlobalStage):
 
     def _tag_upstream(self, meta: np.ndarray, nodes: np.ndarray, ranks: list[int], offsets: np.ndarray) -> None:
         """Rank the nodes an upstream step in tag mode tagged as tagged (Signatures ran before it decided)."""
-        for i, r in enumerate(ranks if len(nodes) and any(s.mode == "tag" for s in self.upstream) else ()):
-            tagged = self._removed_by(r, "tag") + offsets[i]
+        first = dict(zip(ranks, offsets.tolist()))  # global index of each shard's row 0
+        for shard, rows in (self._removed_by("tag") if len(nodes) else {}).items():
+            tagged = rows + first[shard]
             at = np.searchsorted(nodes, tagged)
             at = at[(at < len(nodes)) & (nodes[np.minimum(at, len(nodes) - 1)] == tagged)]
             untagged = at[meta["source_rank"][at] < TAGGED_RANK]

@@ -113,8 +113,8 @@ class MinhashDedup(GlobalStep):
 
     shares_segment = True  # after exact dedup: its buckets leave out what exact dedup removes (stages.Buckets)
 
-    def removed_rows(self, rank: int) -> np.ndarray:
-        return duplicate_rows(self._files().clusters_path, rank)
+    def removed_rows(self) -> dict[int, np.ndarray]:
+        return duplicate_rows(self._files().clusters_path)
 
     _loaded_rank = None
 
