@@ -482,6 +482,14 @@ def python_files(n: int) -> list[dict]:
     return docs
 
 
+def bytecode(checkout: Path) -> None:
+    """Compile a checkout's curate/ to bytecode, as an installed package has it (datasketch's came from pip): with
+    PYTHONDONTWRITEBYTECODE set, every run would otherwise compile each module newer than its .pyc again."""
+    import compileall
+
+    compileall.compile_dir(checkout / "curate", quiet=1)
+
+
 def files_mode(args) -> None:
     """Whole processes on real source files, one core each: dedup.yaml (this checkout, and --before's) against
     datasketch with verification; CPU seconds, wall, peak RSS, removals and how far the removal sets agree."""
@@ -492,6 +500,8 @@ def files_mode(args) -> None:
     docs = python_files(args.python_files)
     write_parquet(docs, work / "files.parquet")
     runs, removed = {}, {}
+    for checkout in [REPO] + ([Path(args.before).resolve()] if args.before else []):
+        bytecode(checkout)
     for r in range(args.repeats):
         order = ["ours", "datasketch"] + (["before"] if args.before else [])
         for name in order if r % 2 == 0 else order[::-1]:
