@@ -42,6 +42,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
+from _checkout import bytecode  # benches/ is the script's folder, so first on sys.path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "samples"))
@@ -480,14 +481,6 @@ def python_files(n: int) -> list[dict]:
         if len(docs) == n:
             break
     return docs
-
-
-def bytecode(checkout: Path) -> None:
-    """Compile a checkout's curate/ to bytecode, as an installed package has it (datasketch's came from pip): with
-    PYTHONDONTWRITEBYTECODE set, every run would otherwise compile each module newer than its .pyc again."""
-    import compileall
-
-    compileall.compile_dir(checkout / "curate", quiet=1)
 
 
 def files_mode(args) -> None:

@@ -46,6 +46,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from _checkout import bytecode  # benches/ is the script's folder, so first on sys.path
+
 ROOT = Path(__file__).resolve().parents[1]
 LAUNCH = """
 import json, resource, sys, time
@@ -243,15 +245,6 @@ def same_decisions(ours: Path, before: Path) -> dict:
             for i in sorted(k1 | k2 | r1.keys() | r2.keys()) if (i in k1, r1.get(i)) != (i in k2, r2.get(i))]  # fmt: skip
     return {"kept_now": len(k1), "kept_before": len(k2), "rejected_now": len(r1), "rejected_before": len(r2),
             "identical": not diff, "differences": diff}  # fmt: skip
-
-
-def bytecode(checkout: Path) -> None:
-    """Compile a checkout's curate/ to bytecode, as an installed package has it (datatrove's came from pip): with
-    PYTHONDONTWRITEBYTECODE set, as on the machine these benches ran on, every run would otherwise compile each
-    module whose source is newer than its .pyc again (all of them in a fresh `git worktree`), up to 0.1 CPU s."""
-    import compileall
-
-    compileall.compile_dir(checkout / "curate", quiet=1)
 
 
 def main() -> None:
