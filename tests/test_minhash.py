@@ -181,6 +181,20 @@ def test_minhash_after_exact_dedup_shares_its_split_and_decides_as_a_second_run_
         tmp_path / "second", "SELECT id, dup_cluster, dup_cluster_size FROM docs ORDER BY 1")
 
 
+def test_sharing_the_split_in_tag_mode_keeps_what_the_filtering_run_keeps(dedup_run, tmp_path):
+    """In tag mode exact_dedup_v1 tags "spaces" (the longer exact copy of p4) after minhash_dedup_v1's signatures
+    were taken: the cluster stage must still rank it as tagged, so p4, not the tagged copy, is the near-dedup keeper
+    and the untagged documents are exactly the filtering run's."""
+    out, docs = dedup_run
+    path = pipeline(tmp_path, [{"id": k, "text": v} for k, v in docs.items()], "[exact_dedup_v1, minhash_dedup_v1]")
+    run(["run", str(path), "--set", "mode=tag"])
+    untagged = rows(tmp_path / "p", "SELECT id FROM docs WHERE exact_dup__reason IS NULL "
+                                    "AND minhash_dedup__reason IS NULL ORDER BY 1")
+    assert untagged == rows(out, "SELECT id FROM docs ORDER BY 1")
+    assert rows(tmp_path / "p", "SELECT exact_dup__duplicate_of, minhash_dedup__duplicate_of FROM docs "
+                                "WHERE id = 'spaces'") == [("p4", "p4")]
+
+
 def test_a_redaction_step_after_the_dedups_keeps_their_splits_apart(tmp_path):
     """A redaction step later in the pipeline redacts the split's shards, so minhash_dedup_v1 must read its texts
     from a split of its own, after exact dedup's (as it judged them before the two shared one)."""

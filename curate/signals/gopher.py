@@ -53,7 +53,7 @@ def quality_signals(text: str, stop_words=STOP_WORDS) -> dict[str, float | int |
     n_chars = sum(map(len, words))
     n_spaceless = spaceless_chars = 0
     if has_spaceless(text):  # graphemes of space-less scripts say nothing about word length: leave them out
-        graphemes = list(filter(SPACELESS_START, words))  # is_spaceless, without a Python call per word
+        graphemes = list(filter(SPACELESS_START, words))
         n_spaceless, spaceless_chars = len(graphemes), sum(map(len, graphemes))
     n_spaced = n_words - n_spaceless
     impure = list(itertools.filterfalse(str.isalpha, words))  # isalpha() is one C call; most words pass it

@@ -94,13 +94,12 @@ class _GlobalStage(PipelineStep):
         self.segment_dir = segment_dir
         self.upstream = step.upstream  # global steps applied just before this one, in the same segment
 
-    def _removed_by(self, mode: str) -> dict[int, np.ndarray]:
-        """{shard: rows} the upstream steps in ``mode`` remove ("filter") or tag ("tag")."""
+    def _upstream_rows(self, tagged: bool) -> dict[int, np.ndarray]:
+        """{shard: rows} that the upstream steps in tag mode tag (``tagged``), or in filter mode remove."""
         out: dict[int, list] = {}
-        for step in self.upstream:
-            if (step.mode == "tag") == (mode == "tag"):
-                for shard, rows in step.removed_rows().items():
-                    out.setdefault(shard, []).append(rows)
+        for step in (s for s in self.upstream if (s.mode == "tag") == tagged):
+            for shard, rows in step.removed_rows().items():
+                out.setdefault(shard, []).append(rows)
         return {shard: np.unique(np.concatenate(rows)) for shard, rows in out.items()}
 
     def _write_stats(self, rank: int, counts: Counter, cpu0: float) -> None:
@@ -128,7 +127,7 @@ class Buckets(_GlobalStage):
         self.check_memory(bucket_bytes(offsets[-1]), counts, f"bucket task for {offsets[-1]:,} documents")
         # documents without shingles (fewer than ngram words) have no keys to compare, and those an upstream step
         # removes are not there: the documents a segment of this step's own would have held
-        index, removed = [], self._removed_by("filter")
+        index, removed = [], self._upstream_rows(tagged=False)
         for r, o in zip(ranks, offsets):
             present = np.ones(self.files.rows(r), bool)
             present[removed.get(r, [])] = False
@@ -204,12 +203,10 @@ class Clusters(_GlobalStage):
     def _tag_upstream(self, meta: np.ndarray, nodes: np.ndarray, ranks: list[int], offsets: np.ndarray) -> None:
         """Rank the nodes an upstream step in tag mode tagged as tagged (Signatures ran before it decided)."""
         first = dict(zip(ranks, offsets.tolist()))  # global index of each shard's row 0
-        for shard, rows in (self._removed_by("tag") if len(nodes) else {}).items():
-            tagged = rows + first[shard]
-            at = np.searchsorted(nodes, tagged)
-            at = at[(at < len(nodes)) & (nodes[np.minimum(at, len(nodes) - 1)] == tagged)]
-            untagged = at[meta["source_rank"][at] < TAGGED_RANK]
-            meta["source_rank"][untagged] += TAGGED_RANK
+        tagged = [rows + first[shard] for shard, rows in self._upstream_rows(tagged=True).items()]
+        if tagged:
+            hit = np.isin(nodes, np.concatenate(tagged)) & (meta["source_rank"] < TAGGED_RANK)
+            meta["source_rank"][hit] += TAGGED_RANK
 
     def _rows(self, nodes: np.ndarray, ranks: list[int], offsets: np.ndarray, kind: str) -> np.ndarray:
         """Rows of ``kind`` for the global indices ``nodes`` (sorted), read shard by shard."""
